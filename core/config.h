@@ -1,0 +1,91 @@
+// Sectioned configuration: INI files in configs/ with sections [data] [model]
+// [train] [eval] [dist], each key `k` in section `s` being the option `s.k`.
+// Precedence: command line > config file > registered default.
+//
+// Why our own INI reader in front of Boost.Program_options: Boost reports an
+// unknown or malformed key without its line number, and users edit these files
+// by hand; every error here names file:line, the key and what was expected.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace scenery {
+
+// The sections a config file may contain, in --help and --dump-config order.
+const std::vector<std::string>& config_sections();
+
+// What parse() decided the program should do next.
+enum class ParseOutcome {
+  kRun,          // options resolved: go on
+  kPrintedHelp,  // --help was printed: exit 0
+  kDumpedConfig  // --dump-config was printed: exit 0
+};
+
+class Config {
+ public:
+  // `program` appears in help and errors; `summary` is the one-line description.
+  Config(std::string program, std::string summary);
+
+  // Registers a sectioned option `section.name` (or an unsectioned command-line
+  // option when the key has no dot). Supported T: bool, int, int64_t, double,
+  // std::string.
+  template <class T>
+  Config& add(const std::string& key, const T& default_value, const std::string& doc);
+
+  // Parses the command line (argv without the program name and subcommand).
+  // Throws ConfigError on any unknown key, malformed value or unreadable file.
+  ParseOutcome parse(const std::vector<std::string>& args);
+  ParseOutcome parse(int argc, const char* const argv[]);
+
+  bool has(const std::string& key) const;
+  template <class T>
+  T get(const std::string& key) const;
+
+  // Where a value came from: "default", "command line" or "FILE:LINE".
+  std::string source(const std::string& key) const;
+
+  // The resolved configuration as an INI text that parse() reads back to the
+  // same values (used by --dump-config and written into every run directory).
+  std::string dump() const;
+  // Writes dump() to `dir`/config.cfg atomically.
+  std::filesystem::path write_resolved(const std::filesystem::path& dir) const;
+
+  std::string help() const;
+  const std::string& program() const { return program_; }
+
+ private:
+  struct Entry {
+    std::string section;  // empty for command-line-only options
+    std::string doc;
+    std::function<std::string(const boost::any&)> format;
+    std::string expected;  // the type, as told to a user who wrote a bad value
+  };
+
+  template <class T>
+  Config& add_entry(const std::string& key, boost::program_options::typed_value<T>* semantic,
+                    const std::string& doc, std::function<std::string(const boost::any&)> fmt,
+                    std::string expected);
+  boost::program_options::options_description& group(const std::string& section);
+  boost::program_options::options_description all_options() const;
+  void read_file(const std::filesystem::path& file);
+  void store_value(const std::string& key, const std::string& value, const std::string& where);
+  [[noreturn]] void unknown_key(const std::string& key, const std::string& where) const;
+
+  std::string program_;
+  std::string summary_;
+  boost::program_options::options_description general_;
+  std::map<std::string, boost::program_options::options_description> groups_;
+  std::map<std::string, Entry> entries_;  // by full key, in sorted order
+  std::vector<std::string> order_;        // registration order for dumps
+  boost::program_options::variables_map values_;
+  std::map<std::string, std::string> sources_;
+};
+
+}  // namespace scenery

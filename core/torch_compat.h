@@ -1,0 +1,40 @@
+// The few LibTorch API differences between Debian's LibTorch 1.13 (CPU) and a
+// CUDA LibTorch 2.x from a PyTorch install, kept in one place so the rest of
+// the code is version-free.
+#pragma once
+
+#include <torch/torch.h>
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#define SCENERY_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) ||           \
+   (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace scenery::compat {
+
+// Autocast on/off for a device type. 2.4 replaced the per-backend setters with
+// device-type-generic ones.
+inline void set_autocast(torch::DeviceType device, bool enabled, torch::ScalarType dtype) {
+#if SCENERY_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(device, enabled);
+  at::autocast::set_autocast_dtype(device, dtype);
+#else
+  if (device == torch::kCUDA) {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+}
+
+inline bool cuda_available() { return torch::cuda::is_available(); }
+
+inline std::string torch_version() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+}  // namespace scenery::compat

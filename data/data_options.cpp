@@ -1,0 +1,22 @@
+#include "data/data_options.h"
+
+namespace scenery::data {
+
+void add_data_options(Config& c) {
+  c.add<std::string>("data.dataset", "places365",
+                     "layout: places365, places365-easy, places205, sun397, mit67, ade20k, "
+                     "folder, list");
+  c.add<std::string>("data.root", "", "dataset root folder (the extracted official archive)");
+  c.add<std::string>("data.split", "train", "split: train, val or test");
+  c.add<int>("data.partition", 1, "SUN397 partition 1..10 (Training_NN / Testing_NN)");
+  c.add<int>("data.batch_size", 32, "images per batch (per rank)");
+  c.add<int>("data.workers", 2, "decode/transform threads");
+  c.add<int>("data.prefetch", 4, "batches prepared ahead of the consumer");
+  c.add<int64_t>("data.seed", 0, "seed of shuffling and random augmentation");
+  c.add<std::string>("data.on_error", "skip",
+                     "unreadable image: skip (counted warning) or fail (stop naming the file)");
+  c.add<int>("data.image_size", 224, "crop size fed to the network");
+  c.add<int>("data.resize", 256, "eval: shorter side resized to this before the centre crop");
+}
+
+}  // namespace scenery::data

@@ -1,0 +1,33 @@
+// scenery-eval: evaluate checkpoints, write and score challenge submissions.
+#include <fmt/core.h>
+
+#include "core/cli.h"
+#include "core/main_guard.h"
+#include "data/data_options.h"
+#include "eval/eval_options.h"
+#include "models/model_options.h"
+
+namespace {
+
+int run_config(const std::string& program, const std::vector<std::string>& args) {
+  scenery::Config config(program, "resolve and print the evaluation configuration");
+  scenery::add_common_options(config);
+  scenery::data::add_data_options(config);
+  scenery::models::add_model_options(config);
+  scenery::eval::add_eval_options(config);
+  if (auto code = scenery::parse_or_exit(config, args)) return *code;
+  fmt::print("{}", config.dump());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return scenery::run_main("scenery-eval", [&] {
+    return scenery::dispatch_subcommand(
+        "scenery-eval", argc, argv,
+        {
+            {"config", "print the resolved evaluation configuration", run_config},
+        });
+  });
+}

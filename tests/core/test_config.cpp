@@ -1,0 +1,191 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "core/error.h"
+#include "support/test_support.h"
+
+namespace scenery {
+namespace {
+
+using testing::TempDir;
+using testing::write_text;
+
+Config make_config() {
+  Config c("test-tool", "config tests");
+  c.add<std::string>("data.dataset", "places365", "layout");
+  c.add<int>("data.batch_size", 32, "batch");
+  c.add<int64_t>("data.seed", 7, "seed");
+  c.add<double>("train.lr", 0.1, "learning rate");
+  c.add<bool>("train.nesterov", false, "nesterov");
+  c.add<std::string>("train.run_dir", "runs/x", "run dir");
+  c.add<std::string>("log-level", "info", "log level");
+  return c;
+}
+
+std::string without_comments(const std::string& ini) {
+  std::string out, line;
+  std::istringstream in(ini);
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != '#') out += line + "\n";
+  }
+  return out;
+}
+
+std::string expect_config_error(Config& c, const std::vector<std::string>& args) {
+  try {
+    c.parse(args);
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.exit_code(), kExitUsage);
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a ConfigError";
+  return "";
+}
+
+TEST(Config, DefaultsApplyWithoutFileOrFlags) {
+  Config c = make_config();
+  ASSERT_EQ(c.parse(std::vector<std::string>{}), ParseOutcome::kRun);
+  EXPECT_EQ(c.get<int>("data.batch_size"), 32);
+  EXPECT_DOUBLE_EQ(c.get<double>("train.lr"), 0.1);
+  EXPECT_FALSE(c.get<bool>("train.nesterov"));
+  EXPECT_EQ(c.source("train.lr"), "default");
+}
+
+TEST(Config, FileOverridesDefaultsAndCommandLineOverridesFile) {
+  TempDir dir;
+  write_text(dir / "r.cfg",
+             "# a recipe\n[data]\nbatch_size = 64   # inline comment\ndataset = sun397\n"
+             "[train]\nlr = 0.01\nnesterov = yes\n");
+  Config c = make_config();
+  ASSERT_EQ(c.parse({"--config", (dir / "r.cfg").string(), "--train.lr", "0.5"}),
+            ParseOutcome::kRun);
+  EXPECT_EQ(c.get<int>("data.batch_size"), 64);
+  EXPECT_EQ(c.get<std::string>("data.dataset"), "sun397");
+  EXPECT_DOUBLE_EQ(c.get<double>("train.lr"), 0.5);
+  EXPECT_TRUE(c.get<bool>("train.nesterov"));
+  EXPECT_EQ(c.source("train.lr"), "command line");
+  EXPECT_EQ(c.source("data.batch_size"), (dir / "r.cfg").string() + ":3");
+  EXPECT_EQ(c.source("data.seed"), "default");
+}
+
+TEST(Config, CommandLineWinsWhateverTheArgumentOrder) {
+  TempDir dir;
+  write_text(dir / "r.cfg", "[data]\nbatch_size = 64\n");
+  Config c = make_config();
+  c.parse({"--data.batch_size=8", "--config", (dir / "r.cfg").string()});
+  EXPECT_EQ(c.get<int>("data.batch_size"), 8);
+}
+
+TEST(Config, UnknownKeyInFileNamesKeyFileAndLine) {
+  TempDir dir;
+  write_text(dir / "bad.cfg", "[data]\nbatch_size = 4\n\n[train]\nlrr = 0.1\n");
+  Config c = make_config();
+  const std::string msg = expect_config_error(c, {"--config", (dir / "bad.cfg").string()});
+  EXPECT_NE(msg.find((dir / "bad.cfg").string() + ":5"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("train.lrr"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'train.lr'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("train.nesterov"), std::string::npos) << "lists valid keys: " << msg;
+}
+
+TEST(Config, UnknownSectionListsValidSections) {
+  TempDir dir;
+  write_text(dir / "bad.cfg", "[trian]\nlr = 0.1\n");
+  Config c = make_config();
+  const std::string msg = expect_config_error(c, {"--config", (dir / "bad.cfg").string()});
+  EXPECT_NE(msg.find(":1: unknown section [trian]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("data, model, train, eval, dist"), std::string::npos) << msg;
+}
+
+TEST(Config, MalformedValueInFileNamesLineAndExpectedType) {
+  TempDir dir;
+  write_text(dir / "bad.cfg", "[data]\nbatch_size = many\n");
+  Config c = make_config();
+  const std::string msg = expect_config_error(c, {"--config", (dir / "bad.cfg").string()});
+  EXPECT_NE(msg.find("bad.cfg:2: invalid value 'many' for data.batch_size: expected an integer"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(Config, MalformedLinesAndDuplicatesAreRejected) {
+  TempDir dir;
+  Config c = make_config();
+  write_text(dir / "a.cfg", "[data]\nbatch_size 4\n");
+  EXPECT_NE(expect_config_error(c, {"--config", (dir / "a.cfg").string()})
+                .find("a.cfg:2: expected 'key = value'"),
+            std::string::npos);
+  write_text(dir / "b.cfg", "batch_size = 4\n");
+  EXPECT_NE(expect_config_error(c, {"--config", (dir / "b.cfg").string()})
+                .find("before any section"),
+            std::string::npos);
+  write_text(dir / "c.cfg", "[data]\nbatch_size = 4\nbatch_size = 5\n");
+  EXPECT_NE(expect_config_error(c, {"--config", (dir / "c.cfg").string()})
+                .find("c.cfg:3: duplicate key 'data.batch_size' (first set on line 2)"),
+            std::string::npos);
+}
+
+TEST(Config, MissingConfigFileIsAClearError) {
+  Config c = make_config();
+  const std::string msg = expect_config_error(c, {"--config", "/nonexistent/recipe.cfg"});
+  EXPECT_NE(msg.find("config file '/nonexistent/recipe.cfg' does not exist"), std::string::npos)
+      << msg;
+}
+
+TEST(Config, UnknownCommandLineOptionSuggestsTheClosestKey) {
+  Config c = make_config();
+  const std::string msg = expect_config_error(c, {"--data.batchsize", "3"});
+  EXPECT_NE(msg.find("command line: unknown option 'data.batchsize'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'data.batch_size'"), std::string::npos) << msg;
+}
+
+TEST(Config, MalformedCommandLineValueIsAConfigError) {
+  Config c = make_config();
+  const std::string msg = expect_config_error(c, {"--train.lr", "fast"});
+  EXPECT_NE(msg.find("fast"), std::string::npos) << msg;
+}
+
+TEST(Config, DumpRoundTripsToTheSameResolvedValues) {
+  TempDir dir;
+  write_text(dir / "r.cfg", "[data]\nbatch_size = 48\n[train]\nlr = 0.0123456789\n");
+  Config first = make_config();
+  first.parse({"--config", (dir / "r.cfg").string(), "--data.dataset", " spaced # name ",
+               "--train.run_dir", "", "--data.seed", "-9000000000"});
+  write_text(dir / "dumped.cfg", first.dump());
+
+  Config second = make_config();
+  ASSERT_EQ(second.parse({"--config", (dir / "dumped.cfg").string()}), ParseOutcome::kRun);
+  EXPECT_EQ(second.get<int>("data.batch_size"), 48);
+  EXPECT_EQ(second.get<double>("train.lr"), 0.0123456789);  // bit-exact
+  EXPECT_EQ(second.get<std::string>("data.dataset"), " spaced # name ");
+  EXPECT_EQ(second.get<std::string>("train.run_dir"), "");
+  EXPECT_EQ(second.get<int64_t>("data.seed"), -9000000000LL);
+  // Same values means the same dump once the recorded sources (comments) are set aside.
+  EXPECT_EQ(without_comments(second.dump()), without_comments(first.dump()));
+}
+
+TEST(Config, DumpConfigAndHelpAreReported) {
+  Config c = make_config();
+  EXPECT_EQ(c.parse({"--dump-config"}), ParseOutcome::kDumpedConfig);
+  EXPECT_EQ(c.parse({"--help"}), ParseOutcome::kPrintedHelp);
+  const std::string help = c.help();
+  EXPECT_LT(help.find("[data]"), help.find("[train]"));
+  EXPECT_NE(help.find("--train.lr"), std::string::npos);
+  EXPECT_NE(help.find("(=0.1)"), std::string::npos) << help;
+  EXPECT_NE(help.find("learning rate"), std::string::npos);
+}
+
+TEST(Config, WriteResolvedPutsConfigIntoTheRunDirectory) {
+  TempDir dir;
+  Config c = make_config();
+  c.parse({"--train.lr", "0.25"});
+  const auto written = c.write_resolved(dir / "run" / "nested");
+  EXPECT_EQ(written, dir / "run" / "nested" / "config.cfg");
+  Config back = make_config();
+  back.parse({"--config", written.string()});
+  EXPECT_DOUBLE_EQ(back.get<double>("train.lr"), 0.25);
+}
+
+}  // namespace
+}  // namespace scenery
