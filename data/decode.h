@@ -1,0 +1,37 @@
+// Image decoding for the loader and for `scenery-data check`.
+//
+// Everything is read with IMREAD_UNCHANGED and converted here, explicitly, so
+// no format is silently mangled by OpenCV's implicit conversions: grayscale is
+// replicated, CMYK JPEGs come out as RGB (libjpeg converts them), palette PNGs
+// are expanded, alpha is dropped (not blended), 16-bit samples are scaled to
+// 8 bits with rounding (v * 255 / 65535).
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace scenery::data {
+
+// Decodes a JPEG/PNG (anything OpenCV's imgcodecs reads) to 8-bit 3-channel
+// RGB (R first, as torchvision sees it). Throws DataError naming the file and
+// the reason: missing, empty, not an image, truncated or corrupt.
+cv::Mat decode_rgb(const std::filesystem::path& file);
+
+// The same from bytes already in memory; `name` is only used in errors.
+cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& name);
+
+// Decodes an annotation PNG as raw 8-bit single-channel labels, no conversion
+// (ADE20K: 0 = other, 1..150 = classes). Throws DataError naming the file if
+// it is unreadable or not 8-bit single-channel.
+cv::Mat decode_label_png(const std::filesystem::path& file);
+
+// Decodes a precomputed top-3 semantic PNG (noisy_annotations_RGB /
+// noisy_scores_RGB) as raw 8-bit 3-channel values in file channel order
+// (R, G, B = rank 1, 2, 3), no colour conversion. Throws DataError otherwise.
+cv::Mat decode_raw3_png(const std::filesystem::path& file);
+
+}  // namespace scenery::data
