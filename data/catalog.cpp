@@ -13,6 +13,12 @@ void Catalog::reserve(size_t samples, size_t path_bytes) {
   pool_.reserve(path_bytes);
 }
 
+void Catalog::shrink_to_fit() {
+  labels_.shrink_to_fit();
+  offsets_.shrink_to_fit();
+  pool_.shrink_to_fit();
+}
+
 void Catalog::add(std::string_view image, int64_t label, std::string_view mask,
                   std::string_view semantic_classes, std::string_view semantic_scores) {
   // Offsets are shared between neighbours: sample i's field f spans

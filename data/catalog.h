@@ -19,10 +19,10 @@ namespace scenery::data {
 // One sample, materialised on demand from the catalog.
 struct Sample {
   std::filesystem::path image;
-  int64_t label = -1;                       // -1: unlabelled (test splits)
-  std::filesystem::path mask;               // ADE20K annotation PNG, or empty
-  std::filesystem::path semantic_classes;   // top-3 class PNG (noisy_annotations_RGB), or empty
-  std::filesystem::path semantic_scores;    // top-3 score PNG (noisy_scores_RGB), or empty
+  int64_t label = -1;                      // -1: unlabelled (test splits)
+  std::filesystem::path mask;              // ADE20K annotation PNG, or empty
+  std::filesystem::path semantic_classes;  // top-3 class PNG (noisy_annotations_RGB), or empty
+  std::filesystem::path semantic_scores;   // top-3 score PNG (noisy_scores_RGB), or empty
 };
 
 class Catalog {
@@ -35,6 +35,10 @@ class Catalog {
            std::string_view semantic_classes = {}, std::string_view semantic_scores = {});
   void reserve(size_t samples, size_t path_bytes);
   void set_class_names(std::vector<std::string> names) { class_names_ = std::move(names); }
+  // ADE20K: the object classes of the masks (index 0 = mask value 1).
+  void set_object_names(std::vector<std::string> names) { object_names_ = std::move(names); }
+  // Returns spare capacity once all samples are added.
+  void shrink_to_fit();
 
   size_t size() const { return labels_.size(); }
   bool empty() const { return labels_.empty(); }
@@ -46,6 +50,7 @@ class Catalog {
 
   const std::vector<std::string>& class_names() const { return class_names_; }
   int64_t num_classes() const { return static_cast<int64_t>(class_names_.size()); }
+  const std::vector<std::string>& object_names() const { return object_names_; }
   const std::string& dataset() const { return dataset_; }
   const std::string& split() const { return split_; }
   const std::filesystem::path& root() const { return root_; }
@@ -61,8 +66,9 @@ class Catalog {
   std::string dataset_, split_;
   std::filesystem::path root_;
   std::vector<std::string> class_names_;
-  std::string pool_;                 // all path characters, back to back
-  std::vector<uint64_t> offsets_;    // kFields + 1 offsets per sample into pool_ (last = end)
+  std::vector<std::string> object_names_;
+  std::string pool_;               // all path characters, back to back
+  std::vector<uint64_t> offsets_;  // kFields + 1 offsets per sample into pool_ (last = end)
   std::vector<int64_t> labels_;
   bool has_masks_ = false, has_semantic_ = false;
 };

@@ -9,6 +9,15 @@ void add_data_options(Config& c) {
   c.add<std::string>("data.root", "", "dataset root folder (the extracted official archive)");
   c.add<std::string>("data.split", "train", "split: train, val or test");
   c.add<int>("data.partition", 1, "SUN397 partition 1..10 (Training_NN / Testing_NN)");
+  c.add<bool>("data.large", false,
+              "places365: read the high-resolution data_large/val_large/test_large folders");
+  c.add<std::string>("data.list", "",
+                     "list: file of '<path> <label>' lines, relative to data.root "
+                     "(default <split>.txt)");
+  c.add<std::string>("data.class_file", "",
+                     "list: optional file of class names, one per line (line = label)");
+  c.add<bool>("data.semantic_maps", true,
+              "ade20k: use noisy_annotations_RGB/noisy_scores_RGB when present");
   c.add<int>("data.batch_size", 32, "images per batch (per rank)");
   c.add<int>("data.workers", 2, "decode/transform threads");
   c.add<int>("data.prefetch", 4, "batches prepared ahead of the consumer");
