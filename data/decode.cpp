@@ -113,7 +113,9 @@ cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& n
   return rgb;
 }
 
-cv::Mat decode_rgb(const fs::path& file) { return decode_rgb_bytes(read_bytes(file), file.string()); }
+cv::Mat decode_rgb(const fs::path& file) {
+  return decode_rgb_bytes(read_bytes(file), file.string());
+}
 
 cv::Mat decode_label_png(const fs::path& file) {
   const auto bytes = read_bytes(file);

@@ -1,0 +1,23 @@
+// One collated batch as the loader hands it to training or evaluation.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+
+namespace scenery::data {
+
+struct Batch {
+  // float32 [B,3,H,W], ImageNet-normalised (channels-last strides when asked);
+  // ten-crop mode: [B,10,3,H,W] in torchvision TenCrop order.
+  torch::Tensor images;
+  torch::Tensor labels;    // int64 [B]; -1 for unlabelled samples
+  torch::Tensor masks;     // int64 [B,H,W] raw annotation values, or undefined
+  torch::Tensor semantic;  // float32 [B,152,H,W] (data/semantic_input.h), or undefined
+  torch::Tensor indices;   // int64 [B] catalog index of each sample
+  int64_t epoch = 0;
+  int64_t position = 0;  // batch position within the epoch (what resume needs)
+  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+};
+
+}  // namespace scenery::data

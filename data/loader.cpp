@@ -1,0 +1,367 @@
+#include "data/loader.h"
+
+#include <fmt/core.h>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+#include <torch/torch.h>
+#include <opencv2/core.hpp>
+#include <opencv2/core/utility.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/torch_compat.h"
+#include "data/decode.h"
+
+namespace scenery::data {
+
+OnError parse_on_error(const std::string& name) {
+  if (name == "skip") return OnError::kSkip;
+  if (name == "fail") return OnError::kFail;
+  throw ConfigError(fmt::format("data.on_error: expected 'skip' or 'fail', got '{}'", name));
+}
+
+LoaderOptions loader_options_from_config(const Config& c, bool train) {
+  LoaderOptions o;
+  auto get_int = [&](const char* key, auto fallback) {
+    return c.has(key) ? c.get<int>(key) : fallback;
+  };
+  o.batch_size = get_int("data.batch_size", 32);
+  o.workers = get_int("data.workers", 2);
+  o.prefetch = get_int("data.prefetch", 4);
+  if (c.has("data.seed")) o.seed = static_cast<uint64_t>(c.get<int64_t>("data.seed"));
+  if (c.has("data.on_error")) o.on_error = parse_on_error(c.get<std::string>("data.on_error"));
+  const int image_size = get_int("data.image_size", 224);
+  o.train.crop.size = image_size;
+  o.eval.crop = image_size;
+  o.eval.resize = get_int("data.resize", 256);
+  o.mode = train ? LoaderMode::kTrain : LoaderMode::kEval;
+  o.shuffle = train;
+  return o;
+}
+
+namespace {
+
+int output_size(const LoaderOptions& o) {
+  return o.mode == LoaderMode::kTrain ? o.train.crop.size : o.eval.crop;
+}
+
+// Tensors of one batch, allocated once, filled in place by the workers.
+struct Slots {
+  torch::Tensor images, labels, masks, semantic, indices;
+  float* image_ptr = nullptr;
+  int64_t* mask_ptr = nullptr;
+  float* sem_ptr = nullptr;
+  size_t image_stride = 0, mask_stride = 0, sem_stride = 0;  // elements per sample
+};
+
+}  // namespace
+
+struct Loader::Worker {
+  const Catalog& catalog;
+  const LoaderOptions& o;
+  tbb::task_arena arena;
+
+  Worker(const Catalog& c, const LoaderOptions& opts) : catalog(c), o(opts), arena(opts.workers) {}
+
+  Slots allocate(int64_t n) const {
+    const int64_t S = output_size(o);
+    auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+    if (o.pin_memory && compat::cuda_available()) opts = opts.pinned_memory(true);
+    Slots s;
+    if (o.mode == LoaderMode::kTenCrop) {
+      s.images = torch::empty({n, 10, 3, S, S}, opts);
+      s.image_stride = 10 * 3 * S * S;
+    } else {
+      s.images =
+          o.channels_last
+              ? torch::empty({n, 3, S, S}, opts.memory_format(torch::MemoryFormat::ChannelsLast))
+              : torch::empty({n, 3, S, S}, opts);
+      s.image_stride = 3 * S * S;
+    }
+    s.image_ptr = s.images.data_ptr<float>();
+    if (o.load_masks) {
+      s.masks = torch::empty({n, S, S}, opts.dtype(torch::kInt64));
+      s.mask_ptr = s.masks.data_ptr<int64_t>();
+      s.mask_stride = S * S;
+    }
+    if (o.semantic != SemanticSource::kNone) {
+      s.semantic = torch::empty({n, kSemanticChannels, S, S}, opts);
+      s.sem_ptr = s.semantic.data_ptr<float>();
+      s.sem_stride = static_cast<size_t>(kSemanticChannels) * S * S;
+    }
+    s.labels = torch::empty({n}, torch::kInt64);
+    s.indices = torch::empty({n}, torch::kInt64);
+    return s;
+  }
+
+  // Decodes and transforms catalog sample `index` into slot `k`. Throws
+  // DataError naming the file on any bad input.
+  void load(int64_t index, int64_t epoch, const Slots& s, int64_t k) const {
+    const Sample sample = catalog.at(static_cast<size_t>(index));
+    Views v;
+    v.image = decode_rgb(sample.image);
+    const bool need_mask = o.load_masks || o.semantic == SemanticSource::kMasks;
+    if (need_mask) {
+      if (sample.mask.empty())
+        throw DataError(
+            fmt::format("{}: no annotation mask in the catalog", sample.image.string()));
+      v.mask = decode_label_png(sample.mask);
+    }
+    if (o.semantic == SemanticSource::kTop3) {
+      if (sample.semantic_classes.empty() || sample.semantic_scores.empty())
+        throw DataError(
+            fmt::format("{}: no precomputed semantic maps in the catalog", sample.image.string()));
+      v.sem_classes = decode_raw3_png(sample.semantic_classes);
+      v.sem_scores = decode_raw3_png(sample.semantic_scores);
+    }
+    for (const auto& [m, path] :
+         {std::pair{&v.mask, &sample.mask}, std::pair{&v.sem_classes, &sample.semantic_classes},
+          std::pair{&v.sem_scores, &sample.semantic_scores}})
+      if (!m->empty() && m->size() != v.image.size())
+        throw DataError(fmt::format("{}: {}x{} but its image {} is {}x{}", path->string(), m->cols,
+                                    m->rows, sample.image.string(), v.image.cols, v.image.rows));
+
+    float* image_dst = s.image_ptr + k * s.image_stride;
+    const int S = output_size(o);
+    cv::Mat image;  // the final S x S RGB crop
+    bool mirror = false;
+    Views geo;  // mask / semantic views after the same geometry
+    if (o.mode == LoaderMode::kTrain) {
+      Rng rng = Rng::for_sample(o.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
+      const TrainGeometry g = sample_train_geometry(v.image.size(), o.train, rng);
+      image = crop_resize(v.image, g.box, {S, S});  // resamples only the crop region
+      if (g.jitter.brightness != 1 || g.jitter.contrast != 1 || g.jitter.saturation != 1) {
+        if (image.data == v.image.data) image = image.clone();
+        apply_jitter(image, g.jitter);
+      }
+      mirror = g.flip;  // folded into normalize_into: no flipped copy of the image
+      auto follow = [&](const cv::Mat& m) {
+        if (m.empty()) return cv::Mat();
+        cv::Mat r = crop_resize(m, g.box, {S, S}, Interp::kNearest);
+        return g.flip ? hflip(r) : r;
+      };
+      geo.mask = follow(v.mask);
+      geo.sem_classes = follow(v.sem_classes);
+      geo.sem_scores = follow(v.sem_scores);
+    } else if (o.mode == LoaderMode::kEval) {
+      geo = eval_transform(v, o.eval);
+      image = geo.image;
+    } else {
+      const auto crops = ten_crop(v.image, o.eval);
+      for (int c = 0; c < 10; ++c)
+        normalize_into(crops[c], o.normalize, image_dst + c * 3 * S * S, false, false);
+    }
+    if (o.mode != LoaderMode::kTenCrop)
+      normalize_into(image, o.normalize, image_dst, o.channels_last, mirror);
+    if (o.load_masks) {
+      int64_t* dst = s.mask_ptr + k * s.mask_stride;
+      for (int y = 0; y < S; ++y) {
+        const uint8_t* row = geo.mask.ptr<uint8_t>(y);
+        for (int x = 0; x < S; ++x)
+          dst[y * S + x] = row[x];
+      }
+    }
+    if (o.semantic == SemanticSource::kMasks)
+      mask_to_semantic_into(geo.mask, s.sem_ptr + k * s.sem_stride);
+    else if (o.semantic == SemanticSource::kTop3)
+      top3_to_semantic_into(geo.sem_classes, geo.sem_scores, s.sem_ptr + k * s.sem_stride,
+                            o.semantic_coding);
+    s.labels.data_ptr<int64_t>()[k] = catalog.label(static_cast<size_t>(index));
+    s.indices.data_ptr<int64_t>()[k] = index;
+  }
+};
+
+Loader::Loader(const Catalog& catalog, LoaderOptions options)
+    : catalog_(catalog),
+      options_(options),
+      sampler_(static_cast<int64_t>(catalog.size()),
+               SamplerOptions{options.batch_size, options.shuffle, options.seed, options.rank,
+                              options.world_size, options.drop_last}) {
+  if (options_.workers < 1)
+    throw ConfigError(fmt::format("data.workers must be >= 1, got {}", options_.workers));
+  if (options_.prefetch < 1)
+    throw ConfigError(fmt::format("data.prefetch must be >= 1, got {}", options_.prefetch));
+  if (output_size(options_) < 1) throw ConfigError("image size must be >= 1");
+  if (options_.mode == LoaderMode::kTenCrop &&
+      (options_.load_masks || options_.semantic != SemanticSource::kNone))
+    throw ConfigError("ten-crop loading supports images only (no masks or semantic maps)");
+  if ((options_.load_masks || options_.semantic == SemanticSource::kMasks) && !catalog.has_masks())
+    throw ConfigError(
+        fmt::format("{} {} has no annotation masks to load", catalog.dataset(), catalog.split()));
+  if (options_.semantic == SemanticSource::kTop3 && !catalog.has_semantic_maps())
+    throw ConfigError(
+        fmt::format("{} {} has no precomputed semantic maps", catalog.dataset(), catalog.split()));
+  if (options_.pin_memory && !compat::cuda_available())
+    log::debug("pin_memory ignored: CUDA is not available");
+  // OpenCV's pool would run under each of our workers and oversubscribe the cores.
+  cv::setNumThreads(0);
+  worker_ = std::make_unique<Worker>(catalog_, options_);
+}
+
+Loader::~Loader() {
+  stop();
+}
+
+void Loader::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  not_full_.notify_all();
+  not_empty_.notify_all();
+  if (producer_.joinable()) producer_.join();
+  std::lock_guard<std::mutex> lock(mutex_);
+  queue_.clear();
+}
+
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
+  stop();
+  sampler_.set_epoch(epoch);
+  if (first_batch < 0 || first_batch > sampler_.num_batches())
+    throw ConfigError(fmt::format("resume position {} outside [0, {}] batches of epoch {}",
+                                  first_batch, sampler_.num_batches(), epoch));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = false;
+    started_ = true;
+    skipped_epoch_ = 0;
+  }
+  producer_ = std::thread([this, epoch, first_batch] { produce(epoch, first_batch); });
+}
+
+std::optional<Batch> Loader::next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!started_) return std::nullopt;
+  not_empty_.wait(lock, [&] { return !queue_.empty() || stop_; });
+  if (queue_.empty()) return std::nullopt;  // stopped
+  // A terminal item stays in place: later calls see the same outcome.
+  if (queue_.front().error) {
+    std::exception_ptr e = queue_.front().error;
+    lock.unlock();
+    std::rethrow_exception(e);
+  }
+  if (queue_.front().end) return std::nullopt;
+  Item item = std::move(queue_.front());
+  queue_.pop_front();
+  lock.unlock();
+  not_full_.notify_one();
+  return std::move(item.batch);
+}
+
+int64_t Loader::skipped_this_epoch() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return skipped_epoch_;
+}
+int64_t Loader::skipped_total() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return skipped_total_;
+}
+
+bool Loader::push(Item item) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Terminal items never wait for room: the consumer must always see them.
+  if (!item.end && !item.error)
+    not_full_.wait(lock,
+                   [&] { return stop_ || static_cast<int>(queue_.size()) < options_.prefetch; });
+  if (stop_) return false;
+  queue_.push_back(std::move(item));
+  lock.unlock();
+  not_empty_.notify_one();
+  return true;
+}
+
+void Loader::produce(int64_t epoch, int64_t first_batch) {
+  int64_t skipped = 0;
+  try {
+    for (int64_t pos = first_batch; pos < sampler_.num_batches() && !stop_; ++pos) {
+      const std::vector<int64_t> indices = sampler_.batch(pos);
+      const int64_t n = static_cast<int64_t>(indices.size());
+      Slots slots = worker_->allocate(n);
+      std::vector<std::string> errors(static_cast<size_t>(n));
+      worker_->arena.execute([&] {
+        tbb::parallel_for(
+            tbb::blocked_range<int64_t>(0, n, 1),
+            [&](const tbb::blocked_range<int64_t>& r) {
+              for (int64_t k = r.begin(); k != r.end(); ++k) {
+                if (stop_) return;
+                try {
+                  worker_->load(indices[k], epoch, slots, k);
+                } catch (const std::exception& e) {
+                  errors[k] = e.what();
+                  if (errors[k].empty()) errors[k] = "unknown error";
+                }
+              }
+            },
+            tbb::simple_partitioner());
+      });
+      if (stop_) return;
+      std::vector<int64_t> good;
+      for (int64_t k = 0; k < n; ++k) {
+        if (errors[k].empty()) {
+          good.push_back(k);
+          continue;
+        }
+        if (options_.on_error == OnError::kFail) {
+          Item item;
+          item.error = std::make_exception_ptr(DataError(errors[k]));
+          push(std::move(item));
+          return;
+        }
+        log::warn("skipping unreadable sample {} (epoch {}, batch {}): {}", indices[k], epoch, pos,
+                  errors[k]);
+        ++skipped;
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++skipped_epoch_;
+        ++skipped_total_;
+      }
+      if (good.empty()) continue;  // the whole batch was unreadable
+      Batch b;
+      b.epoch = epoch;
+      b.position = pos;
+      if (static_cast<int64_t>(good.size()) == n) {
+        b.images = slots.images;
+        b.labels = slots.labels;
+        b.masks = slots.masks;
+        b.semantic = slots.semantic;
+        b.indices = slots.indices;
+      } else {  // the batch shrinks: keep the readable samples, in order
+        const auto keep = torch::tensor(good, torch::kInt64);
+        auto pick = [&](const torch::Tensor& t) {
+          if (!t.defined()) return t;
+          auto out = t.index_select(0, keep);
+          return options_.channels_last && t.dim() == 4
+                     ? out.contiguous(torch::MemoryFormat::ChannelsLast)
+                     : out;
+        };
+        b.images = pick(slots.images);
+        b.labels = pick(slots.labels);
+        b.masks = pick(slots.masks);
+        b.semantic = pick(slots.semantic);
+        b.indices = pick(slots.indices);
+      }
+      Item item;
+      item.batch = std::move(b);
+      if (!push(std::move(item))) return;
+    }
+    if (stop_) return;
+    if (skipped > 0)
+      log::warn("epoch {}: skipped {} unreadable sample(s) of {} on rank {}", epoch, skipped,
+                sampler_.shard_size(), options_.rank);
+    Item end;
+    end.end = true;
+    push(std::move(end));
+  } catch (...) {  // never let an exception escape the thread (std::terminate)
+    Item item;
+    item.error = std::current_exception();
+    push(std::move(item));
+  }
+}
+
+}  // namespace scenery::data

@@ -1,0 +1,269 @@
+#include "data/transforms.h"
+
+#include <fmt/core.h>
+
+#include <torch/torch.h>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace scenery::data {
+
+int round_half_even(double v) {
+  return static_cast<int>(std::nearbyint(v));
+}
+
+CropBox random_resized_crop_box(cv::Size image, const RandomResizedCropParams& p, Rng& rng) {
+  const int width = image.width, height = image.height;
+  if (width <= 0 || height <= 0)
+    throw DataError(fmt::format("RandomResizedCrop: empty image {}x{}", width, height));
+  const double area = static_cast<double>(width) * height;
+  const double log_lo = std::log(p.ratio_min), log_hi = std::log(p.ratio_max);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double target_area = area * rng.uniform(p.scale_min, p.scale_max);
+    const double aspect = std::exp(rng.uniform(log_lo, log_hi));
+    const int w = round_half_even(std::sqrt(target_area * aspect));
+    const int h = round_half_even(std::sqrt(target_area / aspect));
+    if (0 < w && w <= width && 0 < h && h <= height) {
+      const int y = static_cast<int>(rng.randint(0, height - h));
+      const int x = static_cast<int>(rng.randint(0, width - w));
+      return {x, y, w, h};
+    }
+  }
+  // torchvision's fallback: the central crop, clamped to the ratio range.
+  const double in_ratio = static_cast<double>(width) / height;
+  const double rmin = std::min(p.ratio_min, p.ratio_max), rmax = std::max(p.ratio_min, p.ratio_max);
+  int w = width, h = height;
+  if (in_ratio < rmin) {
+    h = round_half_even(w / rmin);
+  } else if (in_ratio > rmax) {
+    w = round_half_even(h * rmax);
+  }
+  return {(width - w) / 2, (height - h) / 2, w, h};
+}
+
+JitterFactors sample_jitter(const ColorJitterParams& p, Rng& rng) {
+  JitterFactors f;
+  auto draw = [&](double x) { return x > 0 ? rng.uniform(std::max(0.0, 1.0 - x), 1.0 + x) : 1.0; };
+  f.brightness = draw(p.brightness);
+  f.contrast = draw(p.contrast);
+  f.saturation = draw(p.saturation);
+  return f;
+}
+
+void apply_jitter(cv::Mat& rgb, const JitterFactors& f) {
+  if (f.brightness != 1.0) rgb.convertTo(rgb, CV_8U, f.brightness);  // saturates at 255
+  if (f.contrast != 1.0) {
+    // torchvision: blend with the mean of the greyscale image.
+    cv::Mat grey;
+    cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+    const double mean = cv::mean(grey)[0];
+    rgb.convertTo(rgb, CV_8U, f.contrast, (1.0 - f.contrast) * mean);
+  }
+  if (f.saturation != 1.0) {
+    // torchvision: blend with the greyscale image itself.
+    cv::Mat grey, grey3;
+    cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+    cv::cvtColor(grey, grey3, cv::COLOR_GRAY2RGB);
+    cv::addWeighted(rgb, f.saturation, grey3, 1.0 - f.saturation, 0.0, rgb);
+  }
+}
+
+TrainGeometry sample_train_geometry(cv::Size image, const TrainTransformParams& p, Rng& rng) {
+  TrainGeometry g;
+  g.box = random_resized_crop_box(image, p.crop, rng);
+  if (p.flip_probability > 0) g.flip = rng.coin(p.flip_probability);
+  if (p.jitter.enabled()) g.jitter = sample_jitter(p.jitter, rng);
+  return g;
+}
+
+cv::Size resized_size(cv::Size image, int shorter) {
+  const int w = image.width, h = image.height;
+  if (w <= 0 || h <= 0) throw DataError(fmt::format("Resize: empty image {}x{}", w, h));
+  const bool w_short = w <= h;
+  const int s = w_short ? w : h, l = w_short ? h : w;
+  // int(shorter * long / short) in Python: float division, then truncation.
+  const int new_long = static_cast<int>(static_cast<double>(shorter) * l / s);
+  return w_short ? cv::Size(shorter, new_long) : cv::Size(new_long, shorter);
+}
+
+CropBox center_crop_box(cv::Size image, int size) {
+  if (image.width < size || image.height < size)
+    throw DataError(
+        fmt::format("CenterCrop({}): image is only {}x{}", size, image.width, image.height));
+  return {round_half_even((image.width - size) / 2.0), round_half_even((image.height - size) / 2.0),
+          size, size};
+}
+
+std::array<CropBox, 5> five_crop_boxes(cv::Size image, int size) {
+  if (image.width < size || image.height < size)
+    throw DataError(
+        fmt::format("FiveCrop({}): image is only {}x{}", size, image.width, image.height));
+  const int W = image.width, H = image.height;
+  return {CropBox{0, 0, size, size}, CropBox{W - size, 0, size, size},
+          CropBox{0, H - size, size, size}, CropBox{W - size, H - size, size, size},
+          center_crop_box(image, size)};
+}
+
+namespace {
+int cv_interp(Interp interp, cv::Size from, cv::Size to) {
+  switch (interp) {
+    case Interp::kLinear:
+      return cv::INTER_LINEAR;
+    case Interp::kArea:
+      return cv::INTER_AREA;
+    case Interp::kNearest:
+      return cv::INTER_NEAREST_EXACT;
+    case Interp::kAuto:
+      break;
+  }
+  return (to.width < from.width || to.height < from.height) ? cv::INTER_AREA : cv::INTER_LINEAR;
+}
+}  // namespace
+
+cv::Mat crop_resize(const cv::Mat& src, const CropBox& box, cv::Size out, Interp interp) {
+  const cv::Rect r = box.rect();
+  if (r.x < 0 || r.y < 0 || r.width <= 0 || r.height <= 0 || r.x + r.width > src.cols ||
+      r.y + r.height > src.rows)
+    throw DataError(fmt::format("crop {}x{}+{}+{} outside a {}x{} image", r.width, r.height, r.x,
+                                r.y, src.cols, src.rows));
+  const cv::Mat roi = src(r);
+  if (roi.size() == out) return roi;  // nothing to resample: share the pixels
+  cv::Mat dst;
+  cv::resize(roi, dst, out, 0, 0, cv_interp(interp, roi.size(), out));
+  return dst;
+}
+
+cv::Mat resize_shorter(const cv::Mat& src, int shorter, Interp interp) {
+  return crop_resize(src, {0, 0, src.cols, src.rows}, resized_size(src.size(), shorter), interp);
+}
+
+cv::Mat hflip(const cv::Mat& src) {
+  cv::Mat dst;
+  cv::flip(src, dst, 1);
+  return dst;
+}
+
+void normalize_into(const cv::Mat& rgb8, const NormalizeParams& p, float* dst, bool channels_last,
+                    bool mirror) {
+  if (rgb8.type() != CV_8UC3) throw DataError("normalize: expected an 8-bit 3-channel RGB image");
+  // One table per channel: the same float operations as ToTensor().div(255)
+  // followed by Normalize's sub_(mean).div_(std), so results are bitwise equal.
+  float lut[3][256];
+  for (int c = 0; c < 3; ++c)
+    for (int v = 0; v < 256; ++v)
+      lut[c][v] = (static_cast<float>(v) / 255.0f - p.mean[c]) / p.std[c];
+  const int H = rgb8.rows, W = rgb8.cols;
+  const size_t plane = static_cast<size_t>(H) * W;
+  for (int y = 0; y < H; ++y) {
+    const uint8_t* row = rgb8.ptr<uint8_t>(y);
+    if (channels_last) {
+      float* out = dst + static_cast<size_t>(y) * W * 3;
+      for (int x = 0; x < W; ++x) {
+        const uint8_t* px = row + 3 * (mirror ? W - 1 - x : x);
+        out[3 * x] = lut[0][px[0]];
+        out[3 * x + 1] = lut[1][px[1]];
+        out[3 * x + 2] = lut[2][px[2]];
+      }
+    } else {
+      float* r = dst + static_cast<size_t>(y) * W;
+      float* g = r + plane;
+      float* b = g + plane;
+      if (mirror) {
+        for (int x = 0; x < W; ++x) {
+          const uint8_t* px = row + 3 * (W - 1 - x);
+          r[x] = lut[0][px[0]];
+          g[x] = lut[1][px[1]];
+          b[x] = lut[2][px[2]];
+        }
+      } else {
+        for (int x = 0; x < W; ++x) {
+          const uint8_t* px = row + 3 * x;
+          r[x] = lut[0][px[0]];
+          g[x] = lut[1][px[1]];
+          b[x] = lut[2][px[2]];
+        }
+      }
+    }
+  }
+}
+
+torch::Tensor to_normalized_tensor(const cv::Mat& rgb8, const NormalizeParams& p,
+                                   bool channels_last) {
+  const int64_t H = rgb8.rows, W = rgb8.cols;
+  if (channels_last) {
+    auto hwc = torch::empty({H, W, 3}, torch::kFloat32);
+    normalize_into(rgb8, p, hwc.data_ptr<float>(), true);
+    return hwc.permute({2, 0, 1});  // [3,H,W] view with channels-last strides
+  }
+  auto chw = torch::empty({3, H, W}, torch::kFloat32);
+  normalize_into(rgb8, p, chw.data_ptr<float>(), false);
+  return chw;
+}
+
+namespace {
+void check_same_size(const Views& v) {
+  for (const cv::Mat* m : {&v.mask, &v.sem_classes, &v.sem_scores})
+    if (!m->empty() && m->size() != v.image.size())
+      throw DataError(fmt::format("image is {}x{} but its mask/semantic map is {}x{}", v.image.cols,
+                                  v.image.rows, m->cols, m->rows));
+}
+
+Views apply_box(const Views& in, const CropBox& box, cv::Size out, bool flip) {
+  Views o;
+  auto one = [&](const cv::Mat& m, Interp interp) {
+    if (m.empty()) return cv::Mat();
+    cv::Mat r = crop_resize(m, box, out, interp);
+    return flip ? hflip(r) : r.clone();  // clone: never alias the caller's pixels
+  };
+  o.image = one(in.image, Interp::kAuto);
+  o.mask = one(in.mask, Interp::kNearest);
+  o.sem_classes = one(in.sem_classes, Interp::kNearest);
+  o.sem_scores = one(in.sem_scores, Interp::kNearest);
+  return o;
+}
+}  // namespace
+
+Views apply_train_geometry(const Views& in, const TrainGeometry& g, int size) {
+  check_same_size(in);
+  Views o = apply_box(in, g.box, {size, size}, g.flip);
+  apply_jitter(o.image, g.jitter);
+  return o;
+}
+
+Views train_transform(const Views& in, const TrainTransformParams& p, Rng& rng) {
+  return apply_train_geometry(in, sample_train_geometry(in.image.size(), p, rng), p.crop.size);
+}
+
+Views eval_transform(const Views& in, const EvalTransformParams& p) {
+  check_same_size(in);
+  const cv::Size rs = resized_size(in.image.size(), p.resize);
+  const CropBox box = center_crop_box(rs, p.crop);
+  Views o;
+  auto one = [&](const cv::Mat& m, Interp interp) {
+    if (m.empty()) return cv::Mat();
+    return crop_resize(m, {0, 0, m.cols, m.rows}, rs, interp)(box.rect()).clone();
+  };
+  o.image = one(in.image, Interp::kAuto);
+  o.mask = one(in.mask, Interp::kNearest);
+  o.sem_classes = one(in.sem_classes, Interp::kNearest);
+  o.sem_scores = one(in.sem_scores, Interp::kNearest);
+  return o;
+}
+
+std::array<cv::Mat, 10> ten_crop(const cv::Mat& rgb, const EvalTransformParams& p) {
+  const cv::Mat resized = resize_shorter(rgb, p.resize);
+  const cv::Mat mirrored = hflip(resized);
+  const auto boxes = five_crop_boxes(resized.size(), p.crop);
+  std::array<cv::Mat, 10> out;
+  for (int i = 0; i < 5; ++i) {
+    out[i] = resized(boxes[i].rect()).clone();
+    out[i + 5] = mirrored(boxes[i].rect()).clone();
+  }
+  return out;
+}
+
+}  // namespace scenery::data

@@ -1,0 +1,135 @@
+// Image transforms as small pure functions over cv::Mat (8-bit RGB images,
+// 8-bit label masks, 8-bit 3-channel semantic maps). Randomness comes only from
+// the Rng passed in. Geometry follows torchvision 0.14 exactly (same integer
+// crop boxes, same rounding); pixel values follow it within the resampling
+// tolerance documented at crop_resize().
+//
+// Why the geometry is split from the pixels: the loader samples a
+// TrainGeometry once per sample and applies it to the image, the mask and the
+// semantic maps alike, so they can never disagree.
+#pragma once
+
+#include <torch/types.h>
+#include <opencv2/core.hpp>
+
+#include <array>
+
+#include "data/transforms_rng.h"
+
+namespace scenery::data {
+
+// A crop rectangle in source pixel coordinates (torchvision's i, j, h, w).
+struct CropBox {
+  int x = 0, y = 0, width = 0, height = 0;
+  cv::Rect rect() const { return {x, y, width, height}; }
+  bool operator==(const CropBox& o) const {
+    return x == o.x && y == o.y && width == o.width && height == o.height;
+  }
+};
+
+// Python's round(): halves go to the even neighbour (torchvision relies on it).
+int round_half_even(double v);
+
+// torchvision.transforms.RandomResizedCrop: output `size`×`size`, area fraction
+// in [scale_min, scale_max], aspect ratio (w/h) log-uniform in [ratio_min, ratio_max].
+struct RandomResizedCropParams {
+  int size = 224;
+  double scale_min = 0.08, scale_max = 1.0;
+  double ratio_min = 3.0 / 4.0, ratio_max = 4.0 / 3.0;
+};
+// torchvision's get_params: 10 attempts, then the central crop clamped to the
+// ratio range. Throws DataError for an empty image.
+CropBox random_resized_crop_box(cv::Size image, const RandomResizedCropParams& p, Rng& rng);
+
+// Colour jitter factors drawn uniformly in [max(0, 1 - x), 1 + x]; 0 disables.
+// Applied in the fixed order brightness, contrast, saturation (torchvision
+// draws a random order; a fixed one keeps it cheap and the stream simple).
+struct ColorJitterParams {
+  double brightness = 0, contrast = 0, saturation = 0;
+  bool enabled() const { return brightness > 0 || contrast > 0 || saturation > 0; }
+};
+struct JitterFactors {
+  double brightness = 1, contrast = 1, saturation = 1;
+};
+JitterFactors sample_jitter(const ColorJitterParams& p, Rng& rng);
+// In place on an 8-bit RGB image, formulas of torchvision.transforms.functional.
+void apply_jitter(cv::Mat& rgb, const JitterFactors& f);
+
+// The whole training augmentation: RandomResizedCrop, then horizontal flip
+// with probability flip_probability, then optional colour jitter.
+struct TrainTransformParams {
+  RandomResizedCropParams crop;
+  double flip_probability = 0.5;  // 0 disables flipping
+  ColorJitterParams jitter;
+};
+// What one sample's random draws decided (drawn in that order from the Rng).
+struct TrainGeometry {
+  CropBox box;
+  bool flip = false;
+  JitterFactors jitter;
+};
+TrainGeometry sample_train_geometry(cv::Size image, const TrainTransformParams& p, Rng& rng);
+
+// Eval: Resize(shorter side `resize`) + CenterCrop(`crop`) (torchvision's
+// val transform, 256/224 by default); also the ten-crop geometry.
+struct EvalTransformParams {
+  int resize = 256;
+  int crop = 224;
+};
+// torchvision Resize(int): shorter side = `shorter`, longer = int(shorter * long / short)
+// (truncated, as torchvision does).
+cv::Size resized_size(cv::Size image, int shorter);
+// torchvision center_crop offsets: round((H - h) / 2), round((W - w) / 2), ties to even.
+// Throws DataError if the image is smaller than the crop (torchvision would pad).
+CropBox center_crop_box(cv::Size image, int size);
+// torchvision five_crop order: top-left, top-right, bottom-left, bottom-right, centre.
+std::array<CropBox, 5> five_crop_boxes(cv::Size image, int size);
+
+// How pixels are resampled. kAuto = INTER_AREA when shrinking along either
+// axis (closest to PIL's antialiased bilinear), INTER_LINEAR when enlarging.
+// kNearest = INTER_NEAREST_EXACT, PIL's pixel-centre nearest neighbour, used
+// for labels so they stay aligned with the bilinear image.
+enum class Interp { kAuto, kLinear, kArea, kNearest };
+
+// Resizes only the `box` region of `src` to `out` (the crop is a view, never
+// copied). Measured against torchvision 0.14 + PIL on natural-looking images
+// (tests/data/test_transforms.cpp, TorchvisionParity.*): mean |diff| < 1 grey
+// level, max a few levels after Resize(256)+CenterCrop(224).
+cv::Mat crop_resize(const cv::Mat& src, const CropBox& box, cv::Size out,
+                    Interp interp = Interp::kAuto);
+cv::Mat resize_shorter(const cv::Mat& src, int shorter, Interp interp = Interp::kAuto);
+cv::Mat hflip(const cv::Mat& src);
+
+// ImageNet mean/std by default.
+struct NormalizeParams {
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+};
+// Writes (v / 255 - mean) / std for an 8-bit RGB image straight into `dst`:
+// CHW ([3,H,W]) or, with channels_last, HWC. `mirror` reads the image
+// horizontally flipped (the flip costs nothing here). Values are computed in
+// float exactly as torchvision's ToTensor + Normalize do (bitwise equal).
+void normalize_into(const cv::Mat& rgb8, const NormalizeParams& p, float* dst,
+                    bool channels_last = false, bool mirror = false);
+// The same into a fresh float tensor [3,H,W] (strides channels-last if asked).
+torch::Tensor to_normalized_tensor(const cv::Mat& rgb8, const NormalizeParams& p = {},
+                                   bool channels_last = false);
+
+// An image and what must follow its geometry. Empty Mats are absent.
+struct Views {
+  cv::Mat image;        // 8-bit RGB
+  cv::Mat mask;         // 8-bit labels (ADE20K annotation)
+  cv::Mat sem_classes;  // 8-bit 3-channel top-3 classes
+  cv::Mat sem_scores;   // 8-bit 3-channel top-3 scores
+};
+// Applies a sampled geometry to every present view: the image bilinear/area,
+// the others nearest neighbour, same box, same flip. Throws DataError if the
+// views' sizes differ.
+Views apply_train_geometry(const Views& in, const TrainGeometry& g, int size);
+Views train_transform(const Views& in, const TrainTransformParams& p, Rng& rng);
+Views eval_transform(const Views& in, const EvalTransformParams& p);
+// torchvision TenCrop(crop) after Resize(resize): the five crops of the image,
+// then the five crops of its mirror image, in that order.
+std::array<cv::Mat, 10> ten_crop(const cv::Mat& rgb, const EvalTransformParams& p);
+
+}  // namespace scenery::data
