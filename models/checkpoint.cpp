@@ -1,0 +1,364 @@
+#include "models/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Generator.h>
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <set>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace scenery::models {
+namespace fs = std::filesystem;
+using c10::IValue;
+using GenericDict = c10::Dict<IValue, IValue>;
+
+namespace {
+
+constexpr const char* kFormat = "scenery-checkpoint";
+constexpr int64_t kVersion = 1;
+
+torch::Tensor to_cpu(const torch::Tensor& t) {
+  return t.detach().to(torch::kCPU).contiguous();
+}
+
+GenericDict tensor_dict(const StateDict& tensors) {
+  GenericDict d(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& item : tensors)
+    d.insert(item.key(), to_cpu(item.value()));
+  return d;
+}
+
+template <class T>
+c10::List<T> to_list(const std::vector<T>& v) {
+  c10::List<T> out;
+  for (const auto& x : v)
+    out.push_back(x);
+  return out;
+}
+
+IValue encode_training(const TrainingState& t) {
+  GenericDict d(c10::StringType::get(), c10::AnyType::get());
+  d.insert("optimizer", t.optimizer);
+  GenericDict opt(c10::StringType::get(), c10::AnyType::get());
+  for (const auto& [name, slots] : t.optimizer_state) {
+    GenericDict s(c10::StringType::get(), c10::TensorType::get());
+    for (const auto& [key, tensor] : slots)
+      s.insert(key, to_cpu(tensor));
+    opt.insert(name, s);
+  }
+  d.insert("optimizer_state", opt);
+  GenericDict sched(c10::StringType::get(), c10::FloatType::get());
+  for (const auto& [key, value] : t.scheduler)
+    sched.insert(key, value);
+  d.insert("scheduler", sched);
+  d.insert("epoch", t.epoch);
+  d.insert("iteration", t.iteration);
+  if (t.rng_state.defined()) d.insert("rng_state", to_cpu(t.rng_state));
+  return d;
+}
+
+// Accessors that say which key of which file was wrong.
+struct DictReader {
+  const GenericDict& dict;
+  const std::string& where;
+
+  bool has(const std::string& key) const { return dict.contains(key); }
+  const IValue& at(const std::string& key) const {
+    auto it = dict.find(key);
+    if (it == dict.end()) throw CheckpointError(fmt::format("{}: missing key '{}'", where, key));
+    return it->value();
+  }
+  [[noreturn]] void bad(const std::string& key, const char* expected) const {
+    throw CheckpointError(
+        fmt::format("{}: key '{}' is not {} (got {})", where, key, expected, at(key).tagKind()));
+  }
+  std::string str(const std::string& key) const {
+    if (!at(key).isString()) bad(key, "a string");
+    return at(key).toStringRef();
+  }
+  int64_t integer(const std::string& key) const {
+    if (!at(key).isInt()) bad(key, "an integer");
+    return at(key).toInt();
+  }
+  std::vector<double> doubles(const std::string& key) const {
+    if (!at(key).isList()) bad(key, "a list of numbers");
+    std::vector<double> out;
+    for (const IValue& v : at(key).toListRef()) {
+      if (!v.isDouble() && !v.isInt()) bad(key, "a list of numbers");
+      out.push_back(v.isDouble() ? v.toDouble() : static_cast<double>(v.toInt()));
+    }
+    return out;
+  }
+  std::vector<std::string> strings(const std::string& key) const {
+    if (!at(key).isList()) bad(key, "a list of strings");
+    std::vector<std::string> out;
+    for (const IValue& v : at(key).toListRef()) {
+      if (!v.isString()) bad(key, "a list of strings");
+      out.push_back(v.toStringRef());
+    }
+    return out;
+  }
+  GenericDict dict_at(const std::string& key) const {
+    if (!at(key).isGenericDict()) bad(key, "a dict");
+    return at(key).toGenericDict();
+  }
+};
+
+StateDict decode_tensors(const GenericDict& d, const std::string& where) {
+  StateDict out;
+  for (const auto& item : d) {
+    if (!item.key().isString() || !item.value().isTensor()) {
+      throw CheckpointError(
+          fmt::format("{}: a state dict maps names to tensors, found a {} -> {} entry", where,
+                      item.key().tagKind(), item.value().tagKind()));
+    }
+    out.insert(item.key().toStringRef(), item.value().toTensor());
+  }
+  return out;
+}
+
+TrainingState decode_training(const GenericDict& d, const std::string& where) {
+  DictReader r{d, where};
+  TrainingState t;
+  t.optimizer = r.str("optimizer");
+  for (const auto& item : r.dict_at("optimizer_state")) {
+    auto& slots = t.optimizer_state[item.key().toStringRef()];
+    for (const auto& s : item.value().toGenericDict()) {
+      slots[s.key().toStringRef()] = s.value().toTensor();
+    }
+  }
+  for (const auto& item : r.dict_at("scheduler")) {
+    const IValue& v = item.value();
+    t.scheduler[item.key().toStringRef()] = v.isDouble() ? v.toDouble() : v.toInt();
+  }
+  t.epoch = r.integer("epoch");
+  t.iteration = r.integer("iteration");
+  if (r.has("rng_state")) t.rng_state = r.at("rng_state").toTensor();
+  return t;
+}
+
+std::vector<char> read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CheckpointError(fmt::format("{}: cannot open checkpoint", path.string()));
+  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
+}
+
+// "module.conv1.weight" -> "conv1.weight"; "features.module.0.weight" -> "features.0.weight".
+std::string strip_data_parallel(const std::string& key) {
+  std::string out;
+  size_t start = 0;
+  while (start <= key.size()) {
+    size_t dot = key.find('.', start);
+    if (dot == std::string::npos) dot = key.size();
+    const std::string part = key.substr(start, dot - start);
+    if (part != "module") {
+      if (!out.empty()) out += '.';
+      out += part;
+    }
+    start = dot + 1;
+  }
+  return out;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string list_keys(const std::vector<std::string>& keys) {
+  constexpr size_t kShown = 12;
+  std::vector<std::string> shown(keys.begin(), keys.begin() + std::min(keys.size(), kShown));
+  std::string s = fmt::format("{}", fmt::join(shown, ", "));
+  if (keys.size() > kShown) s += fmt::format(", ... ({} in all)", keys.size());
+  return s;
+}
+
+}  // namespace
+
+void save_checkpoint(const fs::path& path, const Checkpoint& c) {
+  GenericDict d(c10::StringType::get(), c10::AnyType::get());
+  d.insert("format", std::string(kFormat));
+  d.insert("version", kVersion);
+  d.insert("arch", c.meta.arch);
+  d.insert("num_classes", c.meta.num_classes);
+  d.insert("class_names", to_list(c.meta.class_names));
+  d.insert("input_mean", to_list(c.meta.input_mean));
+  d.insert("input_std", to_list(c.meta.input_std));
+  d.insert("input_size", c.meta.input_size);
+  d.insert("state_dict", tensor_dict(c.state_dict));
+  if (c.training) d.insert("training", encode_training(*c.training));
+  const std::vector<char> bytes = torch::pickle_save(d);
+  try {
+    replace_file_atomic(path, [&](const fs::path& temp) {
+      std::ofstream out(temp, std::ios::binary);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      out.close();
+      if (!out) throw IoError(fmt::format("{}: write failed", temp.string()));
+    });
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CheckpointError(fmt::format("{}: cannot save checkpoint: {}", path.string(), e.what()));
+  }
+}
+
+void save_checkpoint(const fs::path& path, const SceneModel& model, CheckpointMeta meta,
+                     const TrainingState* training) {
+  Checkpoint c;
+  meta.arch = model.arch();
+  meta.num_classes = model.num_classes();
+  c.meta = std::move(meta);
+  c.state_dict = model.state_dict();
+  if (training) c.training = *training;
+  save_checkpoint(path, c);
+}
+
+Checkpoint read_checkpoint(const fs::path& path) {
+  const std::string where = path.string();
+  const std::vector<char> bytes = read_bytes(path);
+  // Zip archives (what torch.save and pickle_save write since PyTorch 1.6) start with "PK".
+  if (bytes.size() < 4 || bytes[0] != 'P' || bytes[1] != 'K') {
+    throw CheckpointError(fmt::format(
+        "{}: not a zip-format torch file (a legacy torch pickle, e.g. an official Places365 "
+        ".pth.tar?). Convert it with: /usr/bin/python3 scripts/convert_places365_checkpoint.py "
+        "IN OUT",
+        where));
+  }
+  IValue root;
+  try {
+    root = torch::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    throw CheckpointError(fmt::format("{}: cannot unpickle: {}", where, e.what()));
+  }
+  if (!root.isGenericDict()) {
+    throw CheckpointError(
+        fmt::format("{}: expected a dict at top level, got {}", where, root.tagKind()));
+  }
+  const GenericDict dict = root.toGenericDict();
+  DictReader r{dict, where};
+  Checkpoint c;
+  if (r.has("format") && r.str("format") == kFormat) {
+    const int64_t version = r.integer("version");
+    if (version > kVersion) {
+      throw CheckpointError(fmt::format("{}: checkpoint version {} is newer than this build ({})",
+                                        where, version, kVersion));
+    }
+    c.meta.arch = r.str("arch");
+    c.meta.num_classes = r.integer("num_classes");
+    c.meta.class_names = r.strings("class_names");
+    c.meta.input_mean = r.doubles("input_mean");
+    c.meta.input_std = r.doubles("input_std");
+    c.meta.input_size = r.integer("input_size");
+    c.state_dict = decode_tensors(r.dict_at("state_dict"), where);
+    if (r.has("training")) c.training = decode_training(r.dict_at("training"), where);
+  } else if (r.has("state_dict")) {
+    // {'state_dict': ..., 'arch': ...} wrappers (Places365 releases after conversion).
+    c.state_dict = decode_tensors(r.dict_at("state_dict"), where);
+    if (r.has("arch") && r.at("arch").isString()) c.meta.arch = r.str("arch");
+  } else {
+    c.state_dict = decode_tensors(dict, where);
+  }
+  return c;
+}
+
+LoadReport load_state_dict(SceneModel& model, const StateDict& weights, LoadMode mode,
+                           const std::string& source) {
+  StateDict target = model.state_dict();
+  std::map<std::string, torch::Tensor> incoming;
+  std::vector<std::string> unexpected, mismatched, missing;
+  LoadReport report;
+  for (const auto& item : weights) {
+    std::string key = item.key();
+    if (!target.contains(key)) key = strip_data_parallel(key);
+    if (!target.contains(key)) {
+      // A different class count's head is not "unexpected" when fine-tuning.
+      if (mode == LoadMode::kFineTune && model.is_head_parameter(key)) {
+        report.skipped.push_back(key);
+      } else {
+        unexpected.push_back(item.key());
+      }
+      continue;
+    }
+    incoming[key] = item.value();
+  }
+  for (const auto& item : target) {
+    const std::string& key = item.key();
+    if (mode == LoadMode::kFineTune && model.is_head_parameter(key)) {
+      if (incoming.count(key)) report.skipped.push_back(key);
+      continue;
+    }
+    auto it = incoming.find(key);
+    if (it == incoming.end()) {
+      // Checkpoints from PyTorch < 0.4.1 (the 2017 Places365 releases) have no
+      // BN batch counters; the counter only matters for momentum=None BN.
+      if (!ends_with(key, "num_batches_tracked")) missing.push_back(key);
+      continue;
+    }
+    if (it->second.sizes() != item.value().sizes()) {
+      mismatched.push_back(fmt::format("{} (checkpoint {} vs model {})", key,
+                                       fmt::join(it->second.sizes(), "x"),
+                                       fmt::join(item.value().sizes(), "x")));
+    }
+  }
+  if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
+    std::string msg = fmt::format("{} does not fit {} with {} classes:", source, model.arch(),
+                                  model.num_classes());
+    if (!missing.empty()) msg += fmt::format(" missing keys: {};", list_keys(missing));
+    if (!unexpected.empty()) msg += fmt::format(" unexpected keys: {};", list_keys(unexpected));
+    if (!mismatched.empty()) msg += fmt::format(" shape mismatches: {};", list_keys(mismatched));
+    if (mode == LoadMode::kStrict && missing.empty() && unexpected.empty()) {
+      msg += " (to fine-tune on a new class count, load in fine-tuning mode)";
+    }
+    throw CheckpointError(msg);
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& item : target) {
+    auto it = incoming.find(item.key());
+    if (it == incoming.end()) continue;
+    if (mode == LoadMode::kFineTune && model.is_head_parameter(item.key())) continue;
+    item.value().copy_(it->second);
+    report.loaded.push_back(item.key());
+  }
+  if (!report.skipped.empty()) {
+    log::info("{}: fine-tuning load skipped {} head keys: {}", source, report.skipped.size(),
+              fmt::join(report.skipped, ", "));
+  }
+  return report;
+}
+
+Checkpoint load_checkpoint(const fs::path& path, SceneModel& model, LoadMode mode) {
+  Checkpoint c = read_checkpoint(path);
+  // resnet18 and wideresnet18 share every key and shape, so the recorded arch
+  // is checked as well as the keys.
+  const bool other_arch = !c.meta.arch.empty() && c.meta.arch != model.arch();
+  const std::string source =
+      other_arch ? fmt::format("{} (saved from arch '{}')", path.string(), c.meta.arch)
+                 : path.string();
+  load_state_dict(model, c.state_dict, mode, source);
+  if (other_arch && mode == LoadMode::kStrict) {
+    throw CheckpointError(fmt::format("{}: checkpoint is for arch '{}', the model is '{}'",
+                                      path.string(), c.meta.arch, model.arch()));
+  }
+  return c;
+}
+
+torch::Tensor cpu_rng_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void set_cpu_rng_state(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+}  // namespace scenery::models

@@ -1,0 +1,95 @@
+// Checkpoints: one file holding the weights plus what is needed to use them
+// (arch, classes, input normalisation) and, for resuming, the training state.
+//
+// On disk: torch::pickle_save of a plain dict, so Python reads it with
+// `torch.load(path)`, and `ckpt["state_dict"]` loads with strict=True into the
+// torchvision model of the same arch:
+//   format        "scenery-checkpoint"      version  1
+//   arch, num_classes, class_names (list[str]), input_mean, input_std (list[float]),
+//   input_size (int)
+//   state_dict    {name: tensor}            torchvision names, BN buffers included
+//   training (optional) {optimizer: str, optimizer_state: {param name: {key: tensor}},
+//                        scheduler: {key: float}, epoch: int, iteration: int,
+//                        rng_state: uint8 tensor (torch CPU generator state)}
+// Written through replace_file_atomic: an interrupted save leaves the previous file intact.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/scene_model.h"
+
+namespace scenery::models {
+
+using StateDict = torch::OrderedDict<std::string, torch::Tensor>;
+// Per-parameter tensors by parameter name, e.g. optimizer moments.
+using NamedTensorMap = std::map<std::string, std::map<std::string, torch::Tensor>>;
+
+struct CheckpointMeta {
+  std::string arch;
+  int64_t num_classes = 0;
+  std::vector<std::string> class_names;  // may be empty
+  std::vector<double> input_mean{0.485, 0.456, 0.406};
+  std::vector<double> input_std{0.229, 0.224, 0.225};
+  int64_t input_size = 224;
+};
+
+struct TrainingState {
+  std::string optimizer;           // "sgd", "adamw", ...
+  NamedTensorMap optimizer_state;  // see optimizer_state.h
+  std::map<std::string, double> scheduler;
+  int64_t epoch = 0;
+  int64_t iteration = 0;
+  torch::Tensor rng_state;  // cpu_rng_state()
+};
+
+struct Checkpoint {
+  // Empty arch / num_classes 0 when the file was a bare state dict.
+  CheckpointMeta meta;
+  StateDict state_dict;
+  std::optional<TrainingState> training;
+};
+
+// Writes atomically; throws CheckpointError naming the file on failure.
+void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint);
+// Snapshot of `model` (weights copied to CPU, contiguous). meta.arch and
+// meta.num_classes are taken from the model.
+void save_checkpoint(const std::filesystem::path& path, const SceneModel& model,
+                     CheckpointMeta meta, const TrainingState* training = nullptr);
+
+// Reads our format, a bare state dict ({name: tensor}, e.g. torch.save(model.state_dict())
+// in the zip format) or a {"state_dict": {...}, ...} wrapper. Legacy (pre-zip)
+// torch pickles are refused with a pointer to scripts/convert_places365_checkpoint.py.
+Checkpoint read_checkpoint(const std::filesystem::path& path);
+
+enum class LoadMode {
+  kStrict,    // every key must match by name and shape (num_batches_tracked may be absent)
+  kFineTune,  // the classifier head(s) are skipped and keep their fresh initialisation
+};
+
+struct LoadReport {
+  std::vector<std::string> loaded;
+  std::vector<std::string> skipped;  // head keys left out in kFineTune mode
+};
+
+// Copies `weights` into `model`. Keys carrying DataParallel's "module." (also
+// mid-name, as in Places365's features.module.0.weight) are matched without it.
+// Throws CheckpointError listing missing, unexpected and shape-mismatched keys.
+LoadReport load_state_dict(SceneModel& model, const StateDict& weights,
+                           LoadMode mode = LoadMode::kStrict,
+                           const std::string& source = "state dict");
+
+// read_checkpoint + a check that arch/num_classes agree (strict mode) + load_state_dict.
+Checkpoint load_checkpoint(const std::filesystem::path& path, SceneModel& model,
+                           LoadMode mode = LoadMode::kStrict);
+
+// The default CPU generator's state, and restoring it (for exact resume).
+torch::Tensor cpu_rng_state();
+void set_cpu_rng_state(const torch::Tensor& state);
+
+}  // namespace scenery::models
