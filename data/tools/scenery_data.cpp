@@ -1,19 +1,80 @@
 // scenery-data: generate synthetic datasets and inspect real ones.
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "core/cli.h"
+#include "core/error.h"
+#include "core/log.h"
 #include "core/main_guard.h"
+#include "core/progress.h"
+#include "data/catalog_readers.h"
 #include "data/data_options.h"
+#include "data/dataset_check.h"
+#include "data/synth.h"
 
 namespace {
+
+namespace data = scenery::data;
 
 int run_config(const std::string& program, const std::vector<std::string>& args) {
   scenery::Config config(program, "resolve and print the [data] configuration");
   scenery::add_common_options(config);
-  scenery::data::add_data_options(config);
+  data::add_data_options(config);
   if (auto code = scenery::parse_or_exit(config, args)) return *code;
   fmt::print("{}", config.dump());
   return 0;
+}
+
+int run_synth(const std::string& program, const std::vector<std::string>& args) {
+  scenery::Config config(program, "write a synthetic dataset in an official layout");
+  scenery::add_common_options(config);
+  config.add<std::string>("layout", "places365",
+                          fmt::format("layout: {}", fmt::join(data::synth_layouts(), ", ")));
+  config.add<std::string>("out", "", "output folder (then use it as data.root)");
+  config.add<int>("classes", 10, "scene classes");
+  config.add<int>("per-class", 20, "training images per class (val/test: a quarter, at least 1)");
+  config.add<int64_t>("seed", 0, "seed; the same arguments give the same bytes");
+  config.add<int>("size", 256, "side of *_256 images, shorter side of the others");
+  config.add<bool>("large", false, "places365: also write data_large/val_large/test_large (512)");
+  config.add<bool>("semantic-maps", false,
+                   "ade20k: also write noisy_annotations_RGB / noisy_scores_RGB");
+  if (auto code = scenery::parse_or_exit(config, args)) return *code;
+  data::SynthOptions o;
+  o.layout = config.get<std::string>("layout");
+  o.out = config.get<std::string>("out");
+  o.classes = config.get<int>("classes");
+  o.per_class = config.get<int>("per-class");
+  o.seed = static_cast<uint64_t>(config.get<int64_t>("seed"));
+  o.size = config.get<int>("size");
+  o.large = config.get<bool>("large");
+  o.semantic_maps = config.get<bool>("semantic-maps");
+  scenery::Progress::Options po;
+  po.unit = "img";
+  scenery::Progress progress("synth " + o.layout, 0, po);
+  o.on_image = [&] { progress.advance(); };
+  const data::SynthResult r = data::write_synthetic_dataset(o);
+  progress.finish();
+  std::string splits;
+  for (const auto& [split, n] : r.split_sizes)
+    splits += fmt::format(" {} {}", split, n);
+  scenery::log::info("wrote {} layout to {}: {} classes,{} ({} image files)", o.layout,
+                     o.out.string(), r.class_names.size(), splits, r.images);
+  return 0;
+}
+
+int run_scan(const std::string& program, const std::vector<std::string>& args, bool decode) {
+  scenery::Config config(program, decode ? "decode every file of a dataset split and report "
+                                           "missing/corrupt files, classes and image sizes"
+                                         : "class histogram of a dataset split (no decoding)");
+  scenery::add_common_options(config);
+  data::add_data_options(config);
+  if (auto code = scenery::parse_or_exit(config, args)) return *code;
+  const data::Catalog catalog = data::open_catalog(data::catalog_spec_from_config(config));
+  data::CheckOptions o;
+  o.decode = decode;
+  const data::CheckReport report = data::check_catalog(catalog, o);
+  fmt::print("{}", data::format_check_report(catalog, report));
+  return report.ok() ? scenery::kExitOk : scenery::kExitFailure;
 }
 
 }  // namespace
@@ -24,6 +85,15 @@ int main(int argc, char** argv) {
         "scenery-data", argc, argv,
         {
             {"config", "print the resolved [data] configuration", run_config},
+            {"synth", "write a synthetic dataset in an official layout", run_synth},
+            {"check", "decode a dataset split; report missing/corrupt files (exit 1 if any)",
+             [](const std::string& p, const std::vector<std::string>& a) {
+               return run_scan(p, a, true);
+             }},
+            {"stats", "class histogram of a dataset split, without decoding",
+             [](const std::string& p, const std::vector<std::string>& a) {
+               return run_scan(p, a, false);
+             }},
         });
   });
 }
