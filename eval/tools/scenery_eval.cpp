@@ -5,6 +5,7 @@
 #include "core/main_guard.h"
 #include "data/data_options.h"
 #include "eval/eval_options.h"
+#include "eval/score_tool.h"
 #include "models/model_options.h"
 
 namespace {
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
         "scenery-eval", argc, argv,
         {
             {"config", "print the resolved evaluation configuration", run_config},
+            {"score", "score a Places365 submission file or a folder of ADE20K PNGs",
+             scenery::eval::run_score_tool},
         });
   });
 }
