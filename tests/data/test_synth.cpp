@@ -1,0 +1,221 @@
+#include <gtest/gtest.h>
+#include <tbb/global_control.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <set>
+
+#include "data_test_helpers.h"
+#include "support/test_support.h"
+
+namespace scenery::data {
+namespace {
+namespace fs = std::filesystem;
+using scenery::testing::read_text;
+using scenery::testing::TempDir;
+using namespace scenery::data::testing;
+
+SynthOptions tiny(const std::string& layout, const fs::path& out, uint64_t seed) {
+  SynthOptions o;
+  o.layout = layout;
+  o.out = out;
+  o.classes = 3;
+  o.per_class = 2;
+  o.seed = seed;
+  o.size = 32;
+  o.semantic_maps = layout == "ade20k";
+  return o;
+}
+
+// Every file under `dir`, relative path -> content.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) files[e.path().lexically_relative(dir).string()] = read_text(e.path());
+  }
+  return files;
+}
+
+TEST(Synth, SameSeedGivesIdenticalFilesInEveryLayout) {
+  for (const auto& layout : synth_layouts()) {
+    TempDir a, b;
+    write_synthetic_dataset(tiny(layout, a.path(), 5));
+    {
+      // One thread instead of many: scheduling must not change a byte.
+      tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+      write_synthetic_dataset(tiny(layout, b.path(), 5));
+    }
+    const auto sa = snapshot(a.path()), sb = snapshot(b.path());
+    EXPECT_GE(sa.size(), 9u) << layout;
+    EXPECT_TRUE(sa == sb) << layout;
+  }
+}
+
+TEST(Synth, DifferentSeedGivesDifferentData) {
+  for (const auto& layout : synth_layouts()) {
+    TempDir a, b;
+    write_synthetic_dataset(tiny(layout, a.path(), 5));
+    write_synthetic_dataset(tiny(layout, b.path(), 6));
+    EXPECT_FALSE(snapshot(a.path()) == snapshot(b.path())) << layout;
+  }
+}
+
+TEST(Synth, Places256ImagesAreSquareAndOtherLayoutsKeepShorterSide) {
+  TempDir p, s;
+  make_synth("places365", p.path(), 2, 2, 1, 40);
+  const cv::Mat img = cv::imread((p / "val_256" / "Places365_val_00000001.jpg").string());
+  EXPECT_EQ(img.cols, 40);
+  EXPECT_EQ(img.rows, 40);
+  make_synth("sun397", s.path(), 2, 4, 1, 40);
+  bool non_square = false;
+  for (const auto& e : fs::recursive_directory_iterator(s.path())) {
+    if (e.path().extension() != ".jpg") continue;
+    const cv::Mat m = cv::imread(e.path().string());
+    EXPECT_EQ(std::min(m.cols, m.rows), 40);
+    non_square = non_square || m.cols != m.rows;
+  }
+  EXPECT_TRUE(non_square);
+}
+
+TEST(Synth, AdeMasksAreEightBitObjectIdsWithUnlabelledOutlines) {
+  TempDir dir;
+  make_synth("ade20k", dir.path(), 3, 2, 9, 96);
+  const fs::path id = "ADE_train_00000001";
+  const cv::Mat mask =
+      cv::imread((dir / "annotations/training" / id).string() + ".png", cv::IMREAD_UNCHANGED);
+  const cv::Mat image = cv::imread((dir / "images/training" / id).string() + ".jpg");
+  ASSERT_EQ(mask.type(), CV_8UC1);
+  EXPECT_EQ(mask.size(), image.size());
+  std::set<int> values(mask.begin<uint8_t>(), mask.end<uint8_t>());
+  EXPECT_EQ(values.count(0), 1u);
+  EXPECT_GE(values.size(), 4u);  // unlabelled + two stuff classes + at least one object
+  EXPECT_LE(*values.rbegin(), 150);
+
+  const std::string info = read_text(dir / "objectInfo150.csv");
+  EXPECT_EQ(info.rfind("Idx,Ratio,Train,Val,Stuff,Name\n1,", 0), 0u);
+  EXPECT_NE(info.back(), '\n');
+  EXPECT_EQ(std::count(info.begin(), info.end(), '\n'), 150);
+  EXPECT_NE(info.find(",windowpane;window\n"), std::string::npos);
+}
+
+TEST(Synth, SemanticMapsFollowTheValuePlusOneConventionWithOrderedScores) {
+  TempDir dir;
+  SynthOptions o = tiny("ade20k", dir.path(), 2);
+  o.size = 64;
+  write_synthetic_dataset(o);
+  const std::string base = "training/ADE_train_00000001.png";
+  const cv::Mat mask = cv::imread((dir / "annotations" / base).string(), cv::IMREAD_UNCHANGED);
+  // imread gives B, G, R: channel 2 is the file's R = rank 1.
+  const cv::Mat cls =
+      cv::imread((dir / "noisy_annotations_RGB" / base).string(), cv::IMREAD_UNCHANGED);
+  const cv::Mat score =
+      cv::imread((dir / "noisy_scores_RGB" / base).string(), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(cls.type(), CV_8UC3);
+  ASSERT_EQ(score.type(), CV_8UC3);
+  int64_t labelled = 0, agree = 0;
+  for (int y = 0; y < mask.rows; ++y) {
+    for (int x = 0; x < mask.cols; ++x) {
+      const auto c = cls.at<cv::Vec3b>(y, x);
+      const auto s = score.at<cv::Vec3b>(y, x);
+      EXPECT_LT(c[2], 150);
+      EXPECT_NE(c[2], c[1]);
+      ASSERT_GE(s[2], s[1]);
+      ASSERT_GE(s[1], s[0]);
+      ASSERT_LE(s[0] + s[1] + s[2], 255 + 3);
+      const int truth = mask.at<uint8_t>(y, x);
+      if (truth == 0) continue;
+      ++labelled;
+      agree += c[2] + 1 == truth || c[1] + 1 == truth;
+    }
+  }
+  EXPECT_GT(labelled, 0);
+  EXPECT_EQ(agree, labelled);  // the true class is always rank 1 or 2
+}
+
+// Nearest class centroid on tiny colour thumbnails: far above chance when
+// the scene classes are really told apart by their content.
+TEST(Synth, ScenesAreLearnableFromPixelsAndFromMasksAlone) {
+  TempDir dir;
+  const int classes = 5;
+  make_synth("ade20k", dir.path(), classes, 16, 21, 64);
+  const Catalog train = open_catalog(spec("ade20k", dir.path(), "train"));
+  const Catalog val = open_catalog(spec("ade20k", dir.path(), "val"));
+  const auto pixels = [](const Sample& s) {
+    cv::Mat img = cv::imread(s.image.string()), small;
+    cv::resize(img, small, cv::Size(6, 6), 0, 0, cv::INTER_AREA);
+    small.convertTo(small, CV_32F);
+    return small.reshape(1, 1).clone();
+  };
+  const auto objects = [](const Sample& s) {
+    const cv::Mat m = cv::imread(s.mask.string(), cv::IMREAD_UNCHANGED);
+    cv::Mat h = cv::Mat::zeros(1, 151, CV_32F);
+    for (auto it = m.begin<uint8_t>(); it != m.end<uint8_t>(); ++it)
+      h.at<float>(0, *it) += 1.f / m.total();
+    return h;
+  };
+  for (int kind = 0; kind < 2; ++kind) {
+    const auto feature = [&](const Sample& s) { return kind == 0 ? pixels(s) : objects(s); };
+    std::vector<cv::Mat> centroid(classes);
+    std::vector<int> count(classes, 0);
+    for (size_t i = 0; i < train.size(); ++i) {
+      const Sample s = train.at(i);
+      const cv::Mat f = feature(s);
+      if (centroid[s.label].empty()) centroid[s.label] = cv::Mat::zeros(f.size(), CV_32F);
+      centroid[s.label] += f;
+      ++count[s.label];
+    }
+    for (int c = 0; c < classes; ++c)
+      centroid[c] /= count[c];
+    int correct = 0;
+    for (size_t i = 0; i < val.size(); ++i) {
+      const Sample s = val.at(i);
+      const cv::Mat f = feature(s);
+      int best = 0;
+      for (int c = 1; c < classes; ++c) {
+        if (cv::norm(f, centroid[c]) < cv::norm(f, centroid[best])) best = c;
+      }
+      correct += best == s.label;
+    }
+    const double accuracy = static_cast<double>(correct) / val.size();
+    std::printf("nearest-centroid accuracy from %s: %.2f (chance %.2f)\n",
+                kind == 0 ? "pixels" : "masks", accuracy, 1.0 / classes);
+    EXPECT_GT(accuracy, 0.7) << (kind == 0 ? "pixels" : "masks");
+  }
+}
+
+TEST(Synth, BadOptionsAreUsageErrors) {
+  TempDir dir;
+  SynthOptions o = tiny("imagenet", dir.path(), 1);
+  try {
+    write_synthetic_dataset(o);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_CONTAINS(e.what(), "places365, places365-easy, places205, sun397, mit67, ade20k");
+  }
+  o.layout = "mit67";
+  o.classes = 68;
+  EXPECT_THROW(write_synthetic_dataset(o), UsageError);
+  o.classes = 2;
+  o.per_class = 0;
+  EXPECT_THROW(write_synthetic_dataset(o), UsageError);
+  o.per_class = 1;
+  o.semantic_maps = true;
+  EXPECT_THROW(write_synthetic_dataset(o), UsageError);
+}
+
+TEST(Synth, ReportsClassNamesInLabelOrderAsTheCatalogDoes) {
+  for (const auto& layout : synth_layouts()) {
+    TempDir dir;
+    const SynthResult r = write_synthetic_dataset(tiny(layout, dir.path(), 8));
+    const Catalog c = open_catalog(spec(layout, dir.path()));
+    EXPECT_EQ(r.class_names, c.class_names()) << layout;
+    EXPECT_EQ(r.split_sizes.at("train"), static_cast<int64_t>(c.size())) << layout;
+  }
+}
+
+}  // namespace
+}  // namespace scenery::data
