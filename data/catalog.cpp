@@ -16,7 +16,8 @@ void Catalog::reserve(size_t samples, size_t path_bytes) {
 void Catalog::shrink_to_fit() {
   labels_.shrink_to_fit();
   offsets_.shrink_to_fit();
-  pool_.shrink_to_fit();
+  // The pool is left alone: readers reserve it at about its final size, and
+  // shrinking would briefly hold two copies of the largest buffer.
 }
 
 void Catalog::add(std::string_view image, int64_t label, std::string_view mask,

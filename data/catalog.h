@@ -37,7 +37,7 @@ class Catalog {
   void set_class_names(std::vector<std::string> names) { class_names_ = std::move(names); }
   // ADE20K: the object classes of the masks (index 0 = mask value 1).
   void set_object_names(std::vector<std::string> names) { object_names_ = std::move(names); }
-  // Returns spare capacity once all samples are added.
+  // Returns spare sample-table capacity once all samples are added.
   void shrink_to_fit();
 
   size_t size() const { return labels_.size(); }
