@@ -235,7 +235,14 @@ Checkpoint read_checkpoint(const fs::path& path) {
   try {
     root = torch::pickle_load(bytes);
   } catch (const std::exception& e) {
-    throw CheckpointError(fmt::format("{}: cannot unpickle: {}", where, e.what()));
+    // The full LibTorch message carries a C++ backtrace; its first line says enough.
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    throw CheckpointError(fmt::format(
+        "{}: cannot unpickle ({}). Files from torch.save(model.state_dict()) (an OrderedDict) "
+        "are not readable by LibTorch: convert with /usr/bin/python3 "
+        "scripts/convert_places365_checkpoint.py IN OUT, or save dict(model.state_dict())",
+        where, what));
   }
   if (!root.isGenericDict()) {
     throw CheckpointError(

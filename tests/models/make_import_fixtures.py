@@ -1,0 +1,178 @@
+"""Files shaped like the official releases, generated at test time for test_import.cpp
+(run by /usr/bin/python3):
+
+  make_import_fixtures.py places365 DIR     legacy (pre-zip, protocol 2) Places365-style
+                                            checkpoints: {'epoch','arch','state_dict','best_prec1'},
+                                            DataParallel `module.` keys (alexnet:
+                                            features.module.N), no num_batches_tracked,
+                                            old densenet names; plus categories and
+                                            reference logits (ARCH.io.pt)
+  make_import_fixtures.py caffe_vgg16 DIR   a VGG16 .prototxt + .caffemodel (BGR conv1,
+                                            protobuf written by hand) + reference logits
+  make_import_fixtures.py caffenet DIR      the first layers of an original CaffeNet
+                                            (LRN, grouped conv2)
+"""
+import os
+import re
+import struct
+import sys
+
+import torch
+import torch.nn as nn
+import torchvision.models as tvm
+
+PLACES_ARCHS = ["resnet18", "wideresnet18", "alexnet", "densenet161"]
+
+
+def build(arch, num_classes):
+    if arch == "wideresnet18":
+        m = tvm.resnet18(num_classes=num_classes)
+        m.maxpool = nn.Identity()
+        return m
+    return getattr(tvm, arch)(num_classes=num_classes)
+
+
+def randomise_bn(model):
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+
+
+def legacy_key(arch, key):
+    if arch == "alexnet":
+        return key.replace("features.", "features.module.", 1)  # DataParallel(features) only
+    key = "module." + key
+    if arch == "densenet161":
+        key = re.sub(r"(denselayer\d+\.(?:norm|relu|conv))([12])\.", r"\1.\2.", key)
+    return key
+
+
+def places365(out):
+    torch.manual_seed(5)
+    for arch in PLACES_ARCHS:
+        model = build(arch, 365)
+        randomise_bn(model)
+        model.eval()
+        sd = {legacy_key(arch, k): v for k, v in model.state_dict().items()
+              if not k.endswith("num_batches_tracked")}
+        torch.save({"epoch": 90, "arch": arch, "state_dict": sd, "best_prec1": 53.2},
+                   os.path.join(out, f"{arch}_places365.pth.tar"),
+                   _use_new_zipfile_serialization=False, pickle_protocol=2)
+        x = torch.randn(1, 3, 64, 64)
+        with torch.no_grad():
+            torch.save({"input": x, "logits": model(x)}, os.path.join(out, f"{arch}.io.pt"))
+    names = [f"/{chr(97 + i % 26)}/class_{i}" + ("/indoor" if i % 5 == 0 else "") + f" {i}"
+             for i in range(365)]
+    with open(os.path.join(out, "categories_places365.txt"), "w") as f:
+        f.write("\n".join(names))  # no trailing newline, as the official file
+
+
+# --- a minimal protobuf writer for caffe.NetParameter --------------------------------------
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def field(number, payload):  # length-delimited (wire type 2)
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def blob(tensor):
+    shape = field(1, b"".join(varint(d) for d in tensor.shape))  # BlobShape.dim, packed
+    data = tensor.detach().contiguous().float().numpy().astype("<f4").tobytes()
+    return field(7, shape) + field(5, data)  # BlobProto.shape, BlobProto.data (packed)
+
+
+def layer(name, type_, blobs):
+    body = field(1, name.encode()) + field(2, type_.encode())
+    return field(100, body + b"".join(field(7, blob(b)) for b in blobs))  # NetParameter.layer
+
+
+def write_caffe(out, stem, text_layers, binary_layers, input_size):
+    with open(os.path.join(out, stem + ".prototxt"), "w") as f:
+        f.write(f'name: "{stem}"\ninput: "data"\n'
+                f"input_shape {{ dim: 1 dim: 3 dim: {input_size} dim: {input_size} }}\n")
+        f.write("".join(text_layers))
+    with open(os.path.join(out, stem + ".caffemodel"), "wb") as f:
+        f.write(field(1, stem.encode()) + b"".join(binary_layers))
+
+
+def text_layer(name, type_, bottom, top, params=""):
+    return (f'layer {{ name: "{name}" type: "{type_}" bottom: "{bottom}" top: "{top}" '
+            f"{params} }}\n")
+
+
+def caffe_vgg16(out):
+    torch.manual_seed(7)
+    num_classes = 5
+    model = tvm.vgg16(num_classes=num_classes)
+    model.eval()
+    text, binary = [], []
+    bottom = "data"
+    block, index = 1, 1
+    for i, m in enumerate(model.features):
+        if isinstance(m, nn.Conv2d):
+            name = f"conv{block}_{index}"
+            w = m.weight
+            if name == "conv1_1":
+                w = w.flip(1)  # Caffe models read BGR
+            text.append(text_layer(name, "Convolution", bottom, name,
+                                   f"convolution_param {{ num_output: {m.out_channels} pad: 1 "
+                                   "kernel_size: 3 }"))
+            text.append(text_layer(f"relu{block}_{index}", "ReLU", name, name))
+            binary.append(layer(name, "Convolution", [w, m.bias]))
+            bottom = name
+            index += 1
+        elif isinstance(m, nn.MaxPool2d):
+            text.append(text_layer(f"pool{block}", "Pooling", bottom, f"pool{block}",
+                                   "pooling_param { pool: MAX kernel_size: 2 stride: 2 }"))
+            bottom = f"pool{block}"
+            block, index = block + 1, 1
+    for name, fc in [("fc6", model.classifier[0]), ("fc7", model.classifier[3]),
+                     ("fc8a", model.classifier[6])]:
+        text.append(text_layer(name, "InnerProduct", bottom, name,
+                               f"inner_product_param {{ num_output: {fc.out_features} }}"))
+        binary.append(layer(name, "InnerProduct", [fc.weight, fc.bias]))
+        if name != "fc8a":
+            text.append(text_layer("relu" + name[2:], "ReLU", name, name))
+            text.append(text_layer("drop" + name[2:], "Dropout", name, name))
+        bottom = name
+    text.append(text_layer("prob", "Softmax", bottom, "prob"))
+    write_caffe(out, "vgg16_places", text, binary, 224)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.save({"input": x, "logits": model(x)}, os.path.join(out, "vgg16_caffe.io.pt"))
+
+
+def caffenet(out):
+    torch.manual_seed(9)
+    conv1 = nn.Conv2d(3, 96, 11, stride=4)
+    conv2 = nn.Conv2d(96, 256, 5, padding=2, groups=2)
+    text = [
+        text_layer("conv1", "Convolution", "data", "conv1",
+                   "convolution_param { num_output: 96 kernel_size: 11 stride: 4 }"),
+        text_layer("relu1", "ReLU", "conv1", "conv1"),
+        text_layer("pool1", "Pooling", "conv1", "pool1",
+                   "pooling_param { pool: MAX kernel_size: 3 stride: 2 }"),
+        text_layer("norm1", "LRN", "pool1", "norm1",
+                   "lrn_param { local_size: 5 alpha: 0.0001 beta: 0.75 }"),
+        text_layer("conv2", "Convolution", "norm1", "conv2",
+                   "convolution_param { num_output: 256 pad: 2 kernel_size: 5 group: 2 }"),
+    ]
+    binary = [layer("conv1", "Convolution", [conv1.weight, conv1.bias]),
+              layer("conv2", "Convolution", [conv2.weight, conv2.bias])]
+    write_caffe(out, "caffenet", text, binary, 227)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(2)
+    {"places365": places365, "caffe_vgg16": caffe_vgg16, "caffenet": caffenet}[sys.argv[1]](
+        sys.argv[2])

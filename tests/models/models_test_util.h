@@ -1,0 +1,60 @@
+// Helpers shared by the models tests: running the Python reference, reading
+// the files it writes.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "support/test_support.h"
+
+namespace scenery::models::testutil {
+
+inline const std::string kPython = "/usr/bin/python3";
+
+inline std::string reference_script() {
+  return std::string(SCENERY_SOURCE_DIR) + "/tests/models/torch_reference.py";
+}
+
+// Whether Debian's python has torch + torchvision (it has here and in CI).
+inline bool have_torchvision() {
+  static const bool ok =
+      scenery::testing::run_command(kPython + " -c 'import torch, torchvision'").exit_code == 0;
+  return ok;
+}
+
+#define SCENERY_REQUIRE_TORCHVISION()                             \
+  do {                                                            \
+    if (!::scenery::models::testutil::have_torchvision())         \
+      GTEST_SKIP() << "/usr/bin/python3 lacks torch/torchvision"; \
+  } while (0)
+
+// Runs tests/models/<script>; fails the test with its output on a non-zero exit.
+inline std::string run_reference_script(const std::string& script, const std::string& args) {
+  auto r = scenery::testing::run_command(kPython + " " + std::string(SCENERY_SOURCE_DIR) +
+                                         "/tests/models/" + script + " " + args);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return r.output;
+}
+inline std::string run_reference(const std::string& args) {
+  return run_reference_script("torch_reference.py", args);
+}
+
+inline c10::Dict<c10::IValue, c10::IValue> load_pickle(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+  return torch::pickle_load(bytes).toGenericDict();
+}
+
+inline torch::Tensor tensor_at(const c10::Dict<c10::IValue, c10::IValue>& d, const char* key) {
+  return d.at(key).toTensor();
+}
+
+inline float max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat) - b.to(torch::kFloat)).abs().max().item<float>();
+}
+
+}  // namespace scenery::models::testutil

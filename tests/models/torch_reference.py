@@ -1,0 +1,113 @@
+"""Independent truth for the models tests: torchvision run by Debian's
+/usr/bin/python3. Called by test_parity.cpp and test_checkpoint.cpp.
+
+  torch_reference.py export OUT.pt ARCH SIZE      torchvision weights, an input, eval logits,
+                                                  and the same after one SGD step
+  torch_reference.py check OUT_CKPT INPUTS.pt     load a Scenery checkpoint with torch.load,
+                                                  load_state_dict(strict=True), compare logits
+  torch_reference.py state_dict OUT.pt ARCH       torch.save(model.state_dict()) (OrderedDict)
+"""
+import sys
+
+import torch
+import torch.nn as nn
+import torchvision.models as tvm
+
+NUM_CLASSES = 10
+LR, MOMENTUM, WEIGHT_DECAY = 0.01, 0.9, 1e-4
+
+
+def build(arch, num_classes=NUM_CLASSES):
+    if arch == "wideresnet18":
+        model = tvm.resnet18(num_classes=num_classes)
+        model.maxpool = nn.Identity()  # the Places365 wideresnet18 has no max-pool
+        return model
+    return getattr(tvm, arch)(num_classes=num_classes)
+
+
+def dropout_off(model):
+    # Dropout masks come from different RNG call sequences in C++ and Python;
+    # the step is compared with dropout disabled on both sides.
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.eval()
+
+
+def export(out, arch, size):
+    torch.manual_seed(0)
+    model = build(arch)
+    # Non-trivial BN statistics, so eval mode really exercises them.
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    init = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(2, 3, size, size)
+    y = torch.tensor([3, 7])
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    model.train()
+    dropout_off(model)
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    loss = nn.functional.cross_entropy(model(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    model.eval()
+    with torch.no_grad():
+        stepped_logits = model(x)
+    torch.save({
+        "state_dict": init, "input": x, "target": y, "logits": logits,
+        "loss": loss.detach(), "lr": LR, "momentum": MOMENTUM, "weight_decay": WEIGHT_DECAY,
+        # The big fully-connected matrices of AlexNet/VGG (up to 400 MB) are left
+        # out to keep the test fast; the logits after the step depend on them.
+        "stepped_state_dict": {k: v.clone() for k, v in model.state_dict().items()
+                               if v.numel() <= 4_000_000},
+        "stepped_logits": stepped_logits,
+    }, out)
+
+
+def check(ckpt_path, inputs_path):
+    ckpt = torch.load(ckpt_path)
+    assert isinstance(ckpt, dict), type(ckpt)
+    for key, kind in [("arch", str), ("num_classes", int), ("class_names", list),
+                      ("input_mean", list), ("input_std", list), ("input_size", int)]:
+        assert isinstance(ckpt[key], kind), (key, type(ckpt[key]))
+    model = build(ckpt["arch"], ckpt["num_classes"])
+    model.load_state_dict(ckpt["state_dict"], strict=True)
+    model.eval()
+    ref = torch.load(inputs_path)
+    with torch.no_grad():
+        logits = model(ref["input"])
+    diff = (logits - ref["logits"]).abs().max().item()
+    print(f"strict load OK; max abs logit diff {diff:.3g}")
+    if "training" in ckpt:
+        t = ckpt["training"]
+        print("training keys:", sorted(t.keys()), "epoch", t["epoch"], "iteration", t["iteration"])
+    return 0 if diff <= 1e-4 else 1
+
+
+def state_dict(out, arch):
+    torch.manual_seed(1)
+    model = build(arch)
+    torch.save(model.state_dict(), out)  # an OrderedDict carrying _metadata
+    torch.save(dict(model.state_dict()), out + ".plain")
+    model.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.save({"input": x, "logits": model(x)}, out + ".io")
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(2)
+    cmd = sys.argv[1]
+    if cmd == "export":
+        export(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif cmd == "check":
+        sys.exit(check(sys.argv[2], sys.argv[3]))
+    elif cmd == "state_dict":
+        state_dict(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(f"unknown command {cmd}")
