@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <fstream>
 #include <string>
@@ -102,6 +103,28 @@ TEST(DecodeRgb, JpegComesOutRgbOrder) {
   EXPECT_GT(px(m, 2, 8)[0], 240);  // red in channel 0
   EXPECT_LT(px(m, 2, 8)[2], 15);
   EXPECT_GT(px(m, 13, 8)[2], 240);
+}
+
+TEST(DecodeRgb, DirectJpegPathGivesExactlyOpenCvsPixels) {
+  TempDir dir;
+  cv::Mat noise(67, 91, CV_8UC3);  // odd sizes: partial MCUs and chroma upsampling edges
+  cv::randu(noise, 0, 255);
+  for (int quality : {50, 95}) {
+    cv::imwrite((dir / "n.jpg").string(), noise, {cv::IMWRITE_JPEG_QUALITY, quality});
+    cv::Mat reference;
+    cv::cvtColor(cv::imread((dir / "n.jpg").string(), cv::IMREAD_COLOR), reference,
+                 cv::COLOR_BGR2RGB);
+    EXPECT_EQ(cv::norm(decode_rgb(dir / "n.jpg"), reference, cv::NORM_INF), 0) << quality;
+  }
+}
+
+TEST(DecodeRgb, GreyscaleJpegTakesTheGeneralPath) {
+  TempDir dir;
+  cv::imwrite((dir / "g.jpg").string(), cv::Mat(8, 8, CV_8UC1, cv::Scalar(90)));
+  const cv::Mat m = decode_rgb(dir / "g.jpg");
+  ASSERT_EQ(m.type(), CV_8UC3);
+  EXPECT_NEAR(px(m, 4, 4)[0], 90, 1);
+  EXPECT_EQ(px(m, 4, 4)[0], px(m, 4, 4)[2]);
 }
 
 TEST(DecodeRgb, GrayscaleIsReplicatedIntoThreeChannels) {
