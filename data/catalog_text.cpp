@@ -27,6 +27,8 @@ std::string read_text_file(const fs::path& file, const std::string& what) {
     text.append(buffer, n);
   if (std::ferror(f.get()))
     throw DataError(fmt::format("cannot read {} '{}'", what, file.string()));
+  // Lists edited on Windows may start with a UTF-8 byte order mark.
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
   return text;
 }
 

@@ -57,8 +57,10 @@ int run_synth(const std::string& program, const std::vector<std::string>& args) 
   std::string splits;
   for (const auto& [split, n] : r.split_sizes)
     splits += fmt::format(" {} {}", split, n);
-  scenery::log::info("wrote {} layout to {}: {} classes,{} ({} image files)", o.layout,
-                     o.out.string(), r.class_names.size(), splits, r.images);
+  scenery::log::info(
+      "wrote {} layout to {}: {} classes,{} ({} image files); read it with "
+      "--data.dataset {} --data.root {}",
+      o.layout, o.out.string(), r.class_names.size(), splits, r.images, o.layout, o.out.string());
   return 0;
 }
 

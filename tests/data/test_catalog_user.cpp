@@ -45,6 +45,16 @@ TEST(ListCatalog, PathsWithSpacesTakeTheLastTokenAsLabel) {
   EXPECT_EQ(c.num_classes(), 3);
 }
 
+TEST(ListCatalog, ToleratesByteOrderMarkAndCrlf) {
+  TempDir dir;
+  write_text(dir / "a.jpg", "x");
+  write_text(dir / "train.txt", "\xEF\xBB\xBF" "a.jpg 1\r\n");
+  const Catalog c = open_catalog(spec("list", dir.path()));
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(std::string(c.image_path(0)), "a.jpg");
+  EXPECT_EQ(c.label(0), 1);
+}
+
 TEST(ListCatalog, NamedLabelsUseTheClassFile) {
   TempDir dir;
   write_text(dir / "a.jpg", "x");
