@@ -108,17 +108,19 @@ class Writer {
       scenes.push_back(synth::make_scene(o_.seed, static_cast<int>(c), indoor[c]));
     }
     const std::vector<int> jpeg = {cv::IMWRITE_JPEG_QUALITY, 90};
+    // Fast deflate: the noisy score maps barely compress at higher levels anyway.
+    const std::vector<int> png = {cv::IMWRITE_PNG_COMPRESSION, 1};
     tbb::parallel_for(size_t{0}, jobs_.size(), [&](size_t i) {
       const Job& j = jobs_[i];
       std::mt19937_64 rng(j.seed);
       const synth::RenderedScene r = synth::render_scene(scenes[j.label], rng, j.width, j.height);
       write_image(j.image, r.bgr, j.image_width, j.image_height, jpeg);
       if (!j.large.empty()) write_image(j.large, r.bgr, 0, 0, jpeg);
-      if (!j.mask.empty()) write_image(j.mask, r.mask, 0, 0, {});
+      if (!j.mask.empty()) write_image(j.mask, r.mask, 0, 0, png);
       if (!j.semantic_classes.empty()) {
         const synth::SemanticMaps maps = synth::make_semantic_maps(r.mask, rng);
-        write_image(j.semantic_classes, maps.classes, 0, 0, {});
-        write_image(j.semantic_scores, maps.scores, 0, 0, {});
+        write_image(j.semantic_classes, maps.classes, 0, 0, png);
+        write_image(j.semantic_scores, maps.scores, 0, 0, png);
       }
       if (o_.on_image) o_.on_image();
     });

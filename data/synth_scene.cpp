@@ -299,7 +299,11 @@ SemanticMaps make_semantic_maps(const cv::Mat& mask, std::mt19937_64& rng) {
   const double fx = uniform(rng, 1, 4) * 2 * kPi / mask.cols,
                fy = uniform(rng, 1, 4) * 2 * kPi / mask.rows;
   const double phase = uniform(rng, 0, 2 * kPi);
-  FastNoise noise{rng() | 1};
+  std::vector<double> wave_x(mask.cols), wave_y(mask.rows);
+  for (int x = 0; x < mask.cols; ++x)
+    wave_x[x] = 0.08 * std::sin(fx * x + phase);
+  for (int y = 0; y < mask.rows; ++y)
+    wave_y[y] = std::cos(fy * y);
 
   SemanticMaps out;
   out.classes = cv::Mat(mask.size(), CV_8UC3);
@@ -310,9 +314,7 @@ SemanticMaps make_semantic_maps(const cv::Mat& mask, std::mt19937_64& rng) {
     cv::Vec3b* sc = out.scores.ptr<cv::Vec3b>(y);
     for (int x = 0; x < mask.cols; ++x) {
       const Guess& g = guess[m[x]];
-      const double s1 = std::clamp(
-          g.s1 + 0.08 * std::sin(fx * x + phase) * std::cos(fy * y) + 0.02 * noise.next(), 0.34,
-          0.99);
+      const double s1 = std::clamp(g.s1 + wave_x[x] * wave_y[y], 0.34, 0.99);
       const double s2 = (1 - s1) * g.f2, s3 = (1 - s1 - s2) * g.f3;
       // Mat channels are B, G, R; the file's R, G, B = rank 1, 2, 3.
       cls[x] = cv::Vec3b(static_cast<uint8_t>(g.rank[2] - 1), static_cast<uint8_t>(g.rank[1] - 1),
