@@ -24,6 +24,16 @@ Catalog read_image_folder(const CatalogSpec& spec) {
   std::error_code ec;
   const fs::path dir =
       fs::is_directory(spec.root / spec.split, ec) ? spec.root / spec.split : spec.root;
+  // A tree split into train/val/test without the asked split must not be read
+  // as a dataset whose classes are "train" and "val".
+  if (dir == spec.root) {
+    for (const char* split : {"train", "val", "test"}) {
+      if (fs::is_directory(spec.root / split, ec)) {
+        throw DataError(fmt::format("'{}' has a {}/ folder but no {}/ folder for data.split '{}'",
+                                    spec.root.string(), split, spec.split, spec.split));
+      }
+    }
+  }
   Catalog catalog(spec.dataset, spec.split, spec.root);
   catalog.set_class_names(add_class_folders(catalog, dir));
   if (catalog.empty())

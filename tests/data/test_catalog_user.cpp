@@ -27,6 +27,13 @@ TEST(FolderCatalog, ClassesAreSortedFoldersAndSplitSubfolderIsUsed) {
   EXPECT_TRUE(fs::exists(c.at(2).image));
 }
 
+TEST(FolderCatalog, MissingSplitFolderBesideOtherSplitsIsADataError) {
+  TempDir dir;
+  write_text(dir / "train/apple/a.jpg", "x");
+  write_text(dir / "val/apple/b.jpg", "x");
+  EXPECT_CONTAINS(data_error(spec("folder", dir.path(), "test")), "no test/ folder");
+}
+
 TEST(FolderCatalog, EmptyTreeIsADataError) {
   TempDir dir;
   fs::create_directories(dir / "a");
@@ -48,7 +55,9 @@ TEST(ListCatalog, PathsWithSpacesTakeTheLastTokenAsLabel) {
 TEST(ListCatalog, ToleratesByteOrderMarkAndCrlf) {
   TempDir dir;
   write_text(dir / "a.jpg", "x");
-  write_text(dir / "train.txt", "\xEF\xBB\xBF" "a.jpg 1\r\n");
+  write_text(dir / "train.txt",
+             "\xEF\xBB\xBF"
+             "a.jpg 1\r\n");
   const Catalog c = open_catalog(spec("list", dir.path()));
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(std::string(c.image_path(0)), "a.jpg");
