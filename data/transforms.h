@@ -85,11 +85,14 @@ CropBox center_crop_box(cv::Size image, int size);
 // torchvision five_crop order: top-left, top-right, bottom-left, bottom-right, centre.
 std::array<CropBox, 5> five_crop_boxes(cv::Size image, int size);
 
-// How pixels are resampled. kAuto = INTER_AREA when shrinking along either
-// axis (closest to PIL's antialiased bilinear), INTER_LINEAR when enlarging.
+// How pixels are resampled. kAuto = INTER_AREA when shrinking by more than
+// kAreaBelowScale along either axis (closest to PIL's antialiased bilinear),
+// INTER_LINEAR otherwise (enlarging, or a mild shrink where both filters agree
+// with PIL to within a grey level, and INTER_LINEAR is ~7x faster).
 // kNearest = INTER_NEAREST_EXACT, PIL's pixel-centre nearest neighbour, used
 // for labels so they stay aligned with the bilinear image.
 enum class Interp { kAuto, kLinear, kArea, kNearest };
+constexpr double kAreaBelowScale = 0.75;
 
 // Resizes only the `box` region of `src` to `out` (the crop is a view, never
 // copied). Measured against torchvision 0.14 + PIL on natural-looking images
