@@ -5,6 +5,7 @@
 #include "core/main_guard.h"
 #include "data/data_options.h"
 #include "eval/eval_options.h"
+#include "eval/eval_tool.h"
 #include "eval/score_tool.h"
 #include "models/model_options.h"
 
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
     return scenery::dispatch_subcommand(
         "scenery-eval", argc, argv,
         {
+            {"run", "evaluate a checkpoint on a dataset split (report, submission)",
+             scenery::eval::run_eval_tool},
             {"config", "print the resolved evaluation configuration", run_config},
             {"score", "score a Places365 submission file or a folder of ADE20K PNGs",
              scenery::eval::run_score_tool},

@@ -1,0 +1,180 @@
+#include "eval/eval_tool.h"
+
+#include <fmt/core.h>
+
+#include <sstream>
+
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "data/catalog_readers.h"
+#include "data/data_options.h"
+#include "data/loader.h"
+#include "eval/eval_options.h"
+#include "eval/evaluator.h"
+#include "eval/parsing_submission.h"
+#include "eval/report.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+
+namespace scenery::eval {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<double> parse_scales(const std::string& text) {
+  std::vector<double> scales;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      const double v = std::stod(item, &used);
+      if (v <= 0 || item.find_first_not_of(" \t", used) != std::string::npos)
+        throw std::exception();
+      scales.push_back(v);
+    } catch (const std::exception&) {
+      throw ConfigError(
+          fmt::format("eval.scales: '{}' is not a positive number (in '{}')", item, text));
+    }
+  }
+  if (scales.empty()) throw ConfigError("eval.scales: give at least one scale, e.g. 1.0");
+  return scales;
+}
+
+models::Branches parse_branches(const std::string& s) {
+  if (s == "both") return models::Branches::kBoth;
+  if (s == "rgb") return models::Branches::kRgbOnly;
+  if (s == "semantic") return models::Branches::kSemanticOnly;
+  throw ConfigError(fmt::format("eval.branches: '{}' is not one of both, rgb, semantic", s));
+}
+
+data::SemanticSource semantic_source(const std::string& s, const data::Catalog& catalog) {
+  if (s == "masks") return data::SemanticSource::kMasks;
+  if (s == "top3") return data::SemanticSource::kTop3;
+  if (s != "auto") {
+    throw ConfigError(fmt::format("eval.semantic: '{}' is not one of auto, masks, top3", s));
+  }
+  if (catalog.has_masks()) return data::SemanticSource::kMasks;
+  if (catalog.has_semantic_maps()) return data::SemanticSource::kTop3;
+  throw ConfigError(
+      fmt::format("the two-branch network needs semantic maps, but {} {} has "
+                  "neither annotations nor precomputed top-3 maps",
+                  catalog.dataset(), catalog.split()));
+}
+
+data::NormalizeParams normalize_of(const models::CheckpointMeta& meta) {
+  data::NormalizeParams n;
+  if (meta.input_mean.size() == 3 && meta.input_std.size() == 3) {
+    for (int i = 0; i < 3; ++i) {
+      n.mean[i] = static_cast<float>(meta.input_mean[i]);
+      n.std[i] = static_cast<float>(meta.input_std[i]);
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+int run_eval_tool(const std::string& program, const std::vector<std::string>& args) {
+  Config config(program, "evaluate a checkpoint on a dataset split and write its report");
+  add_common_options(config);
+  data::add_data_options(config);
+  add_eval_options(config);
+  if (auto code = parse_or_exit(config, args)) return *code;
+
+  const std::string checkpoint_path = config.get<std::string>("eval.checkpoint");
+  if (checkpoint_path.empty())
+    throw UsageError("give the checkpoint to evaluate: --eval.checkpoint FILE");
+  const fs::path out = config.get<std::string>("eval.out");
+  const auto branches = parse_branches(config.get<std::string>("eval.branches"));
+  const std::string crop = config.get<std::string>("eval.crop");
+  if (crop != "center" && crop != "ten") {
+    throw ConfigError(fmt::format("eval.crop: '{}' is not one of center, ten", crop));
+  }
+  const auto scales = parse_scales(config.get<std::string>("eval.scales"));
+  config.write_resolved(out);  // also proves the output folder is writable before any work
+
+  models::Checkpoint checkpoint = models::read_checkpoint(checkpoint_path);
+  if (checkpoint.meta.arch.empty()) {
+    throw CheckpointError(
+        fmt::format("'{}' holds bare weights without an architecture; convert it "
+                    "with scripts/convert_places365_checkpoint.py",
+                    checkpoint_path));
+  }
+  models::SceneModel model =
+      models::create_model(checkpoint.meta.arch, checkpoint.meta.num_classes);
+  models::load_state_dict(model, checkpoint.state_dict, models::LoadMode::kStrict, checkpoint_path);
+  const data::Catalog catalog = data::open_catalog(data::catalog_spec_from_config(config));
+  log::info("evaluating {} ({} classes) on {} {}: {} images", checkpoint.meta.arch,
+            checkpoint.meta.num_classes, catalog.dataset(), catalog.split(), catalog.size());
+
+  EvalContext context;
+  context.arch = checkpoint.meta.arch;
+  context.checkpoint = checkpoint_path;
+  context.checkpoint_sha256 = sha256_file(checkpoint_path);
+  context.dataset = catalog.dataset();
+  context.root = catalog.root().string();
+  context.split = catalog.split();
+  context.mean = checkpoint.meta.input_mean;
+  context.std = checkpoint.meta.input_std;
+  context.branches = config.get<std::string>("eval.branches");
+  const std::string submission = config.get<std::string>("eval.submission");
+
+  if (model.kind() == models::ModelKind::kParsing) {
+    ParsingProtocol protocol;
+    protocol.scales = scales;
+    protocol.flip = config.get<bool>("eval.flip");
+    protocol.normalize = normalize_of(checkpoint.meta);
+    protocol.num_classes = static_cast<int>(model.num_classes());
+    context.crop = "whole image";
+    context.scales = scales;
+    context.flip = protocol.flip;
+    const auto result = evaluate_parsing(model, catalog, protocol, submission);
+    write_parsing_report(out, result, catalog.object_names(), context);
+    if (result.meter) {
+      fmt::print("pixel accuracy {:.4f}\nmean IoU {:.4f}\nscore {:.4f}\n",
+                 result.meter->pixel_accuracy(), result.meter->mean_iou(),
+                 result.meter->challenge_score());
+    }
+    if (!submission.empty() && config.get<bool>("eval.zip")) {
+      zip_parsing_submission(submission, fs::path(submission).string() + ".zip");
+      fmt::print("submission {}.zip ({} PNGs)\n", submission, result.images);
+    }
+  } else {
+    data::LoaderOptions options = data::loader_options_from_config(config, /*train=*/false);
+    if (config.source("data.image_size") == "default")
+      options.eval.crop = static_cast<int>(checkpoint.meta.input_size);
+    options.mode = crop == "ten" ? data::LoaderMode::kTenCrop : data::LoaderMode::kEval;
+    options.normalize = normalize_of(checkpoint.meta);
+    if (model.kind() == models::ModelKind::kTwoBranch && branches != models::Branches::kRgbOnly) {
+      options.semantic = semantic_source(config.get<std::string>("eval.semantic"), catalog);
+    }
+    context.crop = crop;
+    context.resize = options.eval.resize;
+    context.crop_size = options.eval.crop;
+    std::optional<PlacesSubmissionWriter> writer;
+    if (!submission.empty()) writer.emplace(model.num_classes());
+    const auto result =
+        evaluate_scenes(model, catalog, options, writer ? &*writer : nullptr, branches);
+    const auto& names =
+        checkpoint.meta.class_names.empty() ? catalog.class_names() : checkpoint.meta.class_names;
+    write_scene_report(out, result, names, context);
+    if (result.meter) {
+      const auto& m = *result.meter;
+      fmt::print("images {}\ntop-1 {:.4f}\ntop-2 {:.4f}\ntop-5 {:.4f}\nMCA {:.4f} ({})\n",
+                 m.count(), m.topk(1), m.topk(2), m.topk(5), m.mean_class_accuracy(),
+                 mca_convention_name(McaConvention::kPresentClasses));
+    }
+    if (result.skipped) fmt::print("skipped {} unreadable images\n", result.skipped);
+    if (writer) {
+      writer->write(submission);
+      fmt::print("submission {} ({} lines)\n", submission, writer->size());
+    }
+  }
+  fmt::print("report {}\n", (out / "results.json").string());
+  return 0;
+}
+
+}  // namespace scenery::eval

@@ -1,0 +1,63 @@
+// Running a model over a dataset split and accumulating the official metrics.
+//
+// Scene recognition (classifiers and the two-branch network): the loader's
+// eval protocol, Resize(shorter side) + CenterCrop, or TenCrop with the logits
+// of the 10 crops averaged (FORMATS.md). Scene parsing: whole images at their
+// own size, optionally at several scales and mirrored, class probabilities
+// averaged at the original resolution, prediction = argmax + 1 (1..150).
+// Memory does not grow with the dataset: only meters and (when asked) the
+// top-5 rows of a submission are kept.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/catalog.h"
+#include "data/loader.h"
+#include "eval/classification_meter.h"
+#include "eval/places_submission.h"
+#include "eval/segmentation_meter.h"
+#include "models/scene_model.h"
+
+namespace scenery::eval {
+
+struct SceneEvalResult {
+  std::optional<ClassificationMeter> meter;  // absent for unlabelled (test) splits
+  int64_t images = 0;
+  int64_t skipped = 0;  // unreadable images skipped under data.on_error = skip
+};
+
+// `loader` options decide the protocol (kEval or kTenCrop, semantic source for
+// the two-branch net). When `submission` is given, every image's scores are
+// added to it under its file name.
+SceneEvalResult evaluate_scenes(models::SceneModel& model, const data::Catalog& catalog,
+                                const data::LoaderOptions& loader,
+                                PlacesSubmissionWriter* submission = nullptr,
+                                models::Branches branches = models::Branches::kBoth);
+
+struct ParsingProtocol {
+  std::vector<double> scales{1.0};  // multiples of the original size
+  bool flip = false;                // also average the mirrored image
+  data::NormalizeParams normalize;
+  int num_classes = 150;
+};
+
+struct ParsingEvalResult {
+  std::optional<SegmentationMeter> meter;  // absent for unlabelled (test) splits
+  int64_t images = 0;
+};
+
+// When `submission_dir` is not empty, one PNG per image (same base name) is
+// written there.
+ParsingEvalResult evaluate_parsing(models::SceneModel& model, const data::Catalog& catalog,
+                                   const ParsingProtocol& protocol,
+                                   const std::filesystem::path& submission_dir = {});
+
+// Per-pixel class probabilities [C, H, W] of one RGB image, averaged over the
+// protocol's scales and flips, at the image's own size.
+torch::Tensor parse_image(models::SceneModel& model, const cv::Mat& rgb,
+                          const ParsingProtocol& protocol);
+
+}  // namespace scenery::eval
