@@ -273,6 +273,7 @@ SynthResult write_places365(const SynthOptions& o, bool easy) {
     lines.push_back(file);
   }
   w.text("places365_test.txt", join_lines(lines, true));
+  result.test_labels = test;
   result.split_sizes = {{"train", n * k}, {"val", n * v}, {"test", n * v}};
   result.images = w.render(indoor);
   return result;
@@ -460,6 +461,7 @@ SynthResult write_ade20k(const SynthOptions& o) {
       w.add(j);
     }
     result.split_sizes[sp.split] = static_cast<int64_t>(labels.size());
+    if (test) result.test_labels = labels;
   }
   w.text("sceneCategories.txt", join_lines(scene_lines, true));
   result.class_names = names;

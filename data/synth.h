@@ -32,6 +32,9 @@ struct SynthResult {
   std::vector<std::string> class_names;        // label order, as the catalog reports them
   std::map<std::string, int64_t> split_sizes;  // "train", "val", "test" -> images
   int64_t images = 0;                          // image files written (all variants)
+  // The labels the official layout hides: test images in file-name order
+  // (places365, ade20k), for scorer and submission tests.
+  std::vector<int> test_labels;
 };
 
 // "places365", "places365-easy", "places205", "sun397", "mit67", "ade20k".

@@ -214,6 +214,16 @@ TEST(Synth, ReportsClassNamesInLabelOrderAsTheCatalogDoes) {
     const Catalog c = open_catalog(spec(layout, dir.path()));
     EXPECT_EQ(r.class_names, c.class_names()) << layout;
     EXPECT_EQ(r.split_sizes.at("train"), static_cast<int64_t>(c.size())) << layout;
+    if (layout == "places365" || layout == "ade20k") {
+      EXPECT_EQ(static_cast<int64_t>(r.test_labels.size()), r.split_sizes.at("test")) << layout;
+      std::map<int, int> per_class;
+      for (int label : r.test_labels)
+        ++per_class[label];
+      for (int c = 0; c < 3; ++c)
+        EXPECT_EQ(per_class[c], synth_eval_per_class(2)) << layout;
+    } else {
+      EXPECT_TRUE(r.test_labels.empty()) << layout;
+    }
   }
 }
 
