@@ -22,6 +22,15 @@ using testing::run_command;
 using testing::TempDir;
 using testing::tool_path;
 
+data::Catalog open_split(const std::string& dataset, const fs::path& root,
+                         const std::string& split) {
+  data::CatalogSpec spec;
+  spec.dataset = dataset;
+  spec.root = root;
+  spec.split = split;
+  return data::open_catalog(spec);
+}
+
 double json_number(const std::string& json, const std::string& key) {
   const auto at = json.find("\"" + key + "\": ");
   if (at == std::string::npos) throw std::runtime_error("no key " + key + " in\n" + json);
@@ -87,7 +96,7 @@ TEST(Evaluator, PlacesReportAndSubmissionAgreeWithTheScorer) {
   const std::string lines = read_text(dir / "test.txt");
   EXPECT_EQ(lines.rfind("Places365_test_00000001.jpg ", 0), 0u) << lines;
   EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'),
-            static_cast<long>(data::open_catalog({"places365", dir / "places", "test"}).size()));
+            static_cast<long>(open_split("places365", dir / "places", "test").size()));
   EXPECT_EQ(read_text(dir / "test" / "results.json").find("\"metrics\""), std::string::npos);
 }
 
@@ -102,7 +111,7 @@ TEST(Evaluator, TenCropAveragesTheLogitsOfTenCrops) {
   data::write_synthetic_dataset(synth);
   torch::manual_seed(1);
   auto model = models::create_model("resnet18", 5);
-  const auto catalog = data::open_catalog({"places365", dir / "places", "val"});
+  const auto catalog = open_split("places365", dir / "places", "val");
 
   data::LoaderOptions o;
   o.batch_size = 3;
@@ -143,7 +152,7 @@ TEST(Evaluator, ParsingSubmissionScoresExactlyAsTheEvaluator) {
   synth.per_class = 1;
   synth.size = 48;
   data::write_synthetic_dataset(synth);
-  const auto catalog = data::open_catalog({"ade20k", dir / "ade", "val"});
+  const auto catalog = open_split("ade20k", dir / "ade", "val");
   ASSERT_GT(catalog.size(), 0u);
 
   torch::manual_seed(2);
@@ -172,7 +181,7 @@ TEST(Evaluator, MismatchedClassCountIsExplained) {
   synth.size = 64;
   data::write_synthetic_dataset(synth);
   auto model = models::create_model("resnet18", 7);
-  const auto catalog = data::open_catalog({"places365", dir / "places", "val"});
+  const auto catalog = open_split("places365", dir / "places", "val");
   try {
     evaluate_scenes(model, catalog, data::LoaderOptions{});
     FAIL();
