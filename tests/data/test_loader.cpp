@@ -9,7 +9,9 @@
 #include <fstream>
 #include <set>
 
+#include "core/config.h"
 #include "core/error.h"
+#include "data/data_options.h"
 #include "data/decode.h"
 #include "support/test_support.h"
 
@@ -425,6 +427,27 @@ TEST(Loader, TenCropBatchesHoldTenCropsPerSample) {
   EXPECT_EQ(b.images.sizes(), (std::vector<int64_t>{5, 10, 3, 32, 32}));
   const auto crops = ten_crop(decode_rgb(f.image(0)), o.eval);
   EXPECT_TRUE(torch::equal(b.images[0][7], to_normalized_tensor(crops[7])));
+}
+
+TEST(LoaderOptions, ReadFromTheDataSectionOfTheConfig) {
+  Config c("test", "loader options");
+  add_data_options(c);
+  c.parse({"--data.batch_size=8", "--data.workers=3", "--data.prefetch=2", "--data.seed=42",
+           "--data.on_error=fail", "--data.image_size=192", "--data.resize=220"});
+  const auto train = loader_options_from_config(c, true);
+  EXPECT_EQ(train.batch_size, 8);
+  EXPECT_EQ(train.workers, 3);
+  EXPECT_EQ(train.prefetch, 2);
+  EXPECT_EQ(train.seed, 42u);
+  EXPECT_EQ(train.on_error, OnError::kFail);
+  EXPECT_EQ(train.train.crop.size, 192);
+  EXPECT_EQ(train.mode, LoaderMode::kTrain);
+  EXPECT_TRUE(train.shuffle);
+  const auto eval = loader_options_from_config(c, false);
+  EXPECT_EQ(eval.mode, LoaderMode::kEval);
+  EXPECT_FALSE(eval.shuffle);
+  EXPECT_EQ(eval.eval.resize, 220);
+  EXPECT_EQ(eval.eval.crop, 192);
 }
 
 TEST(Loader, InconsistentOptionsAreConfigErrors) {
