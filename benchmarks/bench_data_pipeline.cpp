@@ -189,6 +189,36 @@ void BM_DecodeOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeOnly)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+// Per-image CPU cost on the calling thread, so the pipeline/decode share can
+// be read from the CPU column even on a busy machine: decode only, and the
+// loader's train work per sample (decode -> RandomResizedCrop -> flip folded
+// into normalise -> written into a reused batch buffer).
+void BM_SerialDecodeOnly(benchmark::State& state) {
+  image_dir();
+  int i = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(decode_rgb(image_path(i++)).data);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SerialDecodeOnly);
+
+void BM_SerialTrainPipeline(benchmark::State& state) {
+  image_dir();
+  auto batch = torch::empty({32, 3, 224, 224});
+  TrainTransformParams p;
+  int i = 0;
+  for (auto _ : state) {
+    const cv::Mat img = decode_rgb(image_path(i));
+    Rng rng = Rng::for_sample(0, 0, static_cast<uint64_t>(i));
+    const TrainGeometry g = sample_train_geometry(img.size(), p, rng);
+    const cv::Mat crop = crop_resize(img, g.box, {224, 224});
+    normalize_into(crop, {}, batch.data_ptr<float>() + (i % 32) * 3 * 224 * 224, false, g.flip);
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SerialTrainPipeline);
+
 // The whole loader for one epoch: decode -> RandomResizedCrop -> flip ->
 // normalise -> collate (train), or Resize + CenterCrop (eval), batch 32.
 void run_loader(benchmark::State& state, LoaderMode mode) {
