@@ -174,8 +174,18 @@ struct Loader::Worker {
       geo.sem_classes = follow(v.sem_classes);
       geo.sem_scores = follow(v.sem_scores);
     } else if (o.mode == LoaderMode::kEval) {
-      geo = eval_transform(v, o.eval);
-      image = geo.image;
+      // eval_transform without its defensive copies: the centre crop stays a
+      // view into the resized image (for 256x256 Places images, of the decoded one).
+      const cv::Size rs = resized_size(v.image.size(), o.eval.resize);
+      const cv::Rect box = center_crop_box(rs, o.eval.crop).rect();
+      auto follow = [&](const cv::Mat& m, Interp interp) {
+        if (m.empty()) return cv::Mat();
+        return crop_resize(m, {0, 0, m.cols, m.rows}, rs, interp)(box);
+      };
+      image = follow(v.image, Interp::kAuto);
+      geo.mask = follow(v.mask, Interp::kNearest);
+      geo.sem_classes = follow(v.sem_classes, Interp::kNearest);
+      geo.sem_scores = follow(v.sem_scores, Interp::kNearest);
     } else {
       const auto crops = ten_crop(v.image, o.eval);
       for (int c = 0; c < 10; ++c)
