@@ -340,6 +340,59 @@ LoadReport load_state_dict(SceneModel& model, const StateDict& weights, LoadMode
   return report;
 }
 
+LoadReport load_backbone_weights(SceneModel& model, const StateDict& weights,
+                                 const std::string& source) {
+  if (model.kind() == ModelKind::kClassifier) {
+    return load_state_dict(model, weights, LoadMode::kFineTune, source);
+  }
+  auto rename = [&](const std::string& raw) -> std::string {
+    const std::string key = strip_data_parallel(raw);
+    if (key.rfind("fc.", 0) == 0) return "";
+    if (model.kind() == ModelKind::kParsing) return "encoder." + key;
+    for (const auto& [from, to] :
+         std::vector<std::pair<std::string, std::string>>{{"conv1.", "in_block.0."},
+                                                          {"bn1.", "in_block.1."},
+                                                          {"layer1.", "encoder1."},
+                                                          {"layer2.", "encoder2."},
+                                                          {"layer3.", "encoder3."},
+                                                          {"layer4.", "encoder4."}}) {
+      if (key.rfind(from, 0) == 0) return to + key.substr(from.size());
+    }
+    return key;
+  };
+  const StateDict target = model.state_dict();
+  StateDict renamed;
+  std::vector<std::string> unexpected, mismatched;
+  for (const auto& item : weights) {
+    const std::string key = rename(item.key());
+    if (key.empty()) continue;
+    const torch::Tensor* t = target.find(key);
+    if (!t) {
+      unexpected.push_back(item.key());
+    } else if (t->sizes() != item.value().sizes()) {
+      mismatched.push_back(fmt::format("{} -> {} ({} vs {})", item.key(), key,
+                                       fmt::join(item.value().sizes(), "x"),
+                                       fmt::join(t->sizes(), "x")));
+    } else {
+      renamed.insert(key, item.value());
+    }
+  }
+  if (!unexpected.empty() || !mismatched.empty() || renamed.is_empty()) {
+    throw CheckpointError(
+        fmt::format("{} is not a ResNet body for {}: unexpected keys: {}; shape mismatches: {}",
+                    source, model.arch(), list_keys(unexpected), list_keys(mismatched)));
+  }
+  LoadReport report;
+  torch::NoGradGuard no_grad;
+  for (const auto& item : renamed) {
+    target.find(item.key())->copy_(item.value());
+    report.loaded.push_back(item.key());
+  }
+  log::info("{}: initialised {} backbone tensors of {}", source, report.loaded.size(),
+            model.arch());
+  return report;
+}
+
 Checkpoint load_checkpoint(const fs::path& path, SceneModel& model, LoadMode mode) {
   Checkpoint c = read_checkpoint(path);
   // resnet18 and wideresnet18 share every key and shape, so the recorded arch

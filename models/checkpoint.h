@@ -84,6 +84,14 @@ LoadReport load_state_dict(SceneModel& model, const StateDict& weights,
                            LoadMode mode = LoadMode::kStrict,
                            const std::string& source = "state dict");
 
+// Initialises the ResNet body inside a two-branch or parsing model from a
+// classifier's weights (e.g. a Places365 or ImageNet resnet18/resnet50): conv1/bn1 ->
+// in_block.0/1 and layerN -> encoderN (two-branch), or everything but fc ->
+// encoder.* (parsing). The classifier head is ignored; every body key must match.
+// For a classifier model this is a fine-tuning load.
+LoadReport load_backbone_weights(SceneModel& model, const StateDict& classifier_weights,
+                                 const std::string& source = "backbone weights");
+
 // read_checkpoint + a check that arch/num_classes agree (strict mode) + load_state_dict.
 Checkpoint load_checkpoint(const std::filesystem::path& path, SceneModel& model,
                            LoadMode mode = LoadMode::kStrict);

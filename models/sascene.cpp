@@ -39,14 +39,16 @@ torch::Tensor ChannelAttentionImpl::forward(const torch::Tensor& x) {
 }
 
 SemanticBlockImpl::SemanticBlockImpl(int64_t in, int64_t out)
-    : conv1(register_module(
-          "conv1", nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(2).padding(1).bias(false)))),
-      bn1(register_module("bn1", nn::BatchNorm2d(out))),
+    : conv(register_module(
+          "conv", nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(2).padding(1).bias(false)))),
+      bn(register_module("bn", nn::BatchNorm2d(out))),
       ca(register_module("ca", ChannelAttention(out))) {}
 
 torch::Tensor SemanticBlockImpl::forward(const torch::Tensor& x) {
-  auto y = torch::relu(bn1(conv1(x)));
-  return ca(y) * y;
+  // Attention on the normalised responses, before the ReLU (as published):
+  // negative responses still inform the channel weights.
+  auto y = bn(conv(x));
+  return (ca(y) * y).relu_();
 }
 
 SASceneNetImpl::SASceneNetImpl(const SASceneOptions& options) : options_(options) {
@@ -69,10 +71,13 @@ SASceneNetImpl::SASceneNetImpl(const SASceneOptions& options) : options_(options
   in_block_sem_2 = register_module("in_block_sem_2", SemanticBlock(128, 256));
   in_block_sem_3 = register_module("in_block_sem_3", SemanticBlock(256, 512));
 
-  lastConvRGB1 = register_module("lastConvRGB1", conv_bn_relu(rgb_dim, 1024));
-  lastConvRGB2 = register_module("lastConvRGB2", conv_bn_relu(1024, 1024));
-  lastConvSEM1 = register_module("lastConvSEM1", conv_bn_relu(512, 1024));
-  lastConvSEM2 = register_module("lastConvSEM2", conv_bn_relu(1024, 1024));
+  // Widths as published: ResNet-18 keeps 512 then widens to 1024; ResNet-50
+  // narrows 2048 to 1024 first.
+  const int64_t rgb_mid = options.depth == 18 ? 512 : 1024;
+  lastConvRGB1 = register_module("lastConvRGB1", conv_bn_relu(rgb_dim, rgb_mid));
+  lastConvRGB2 = register_module("lastConvRGB2", conv_bn_relu(rgb_mid, 1024));
+  lastConvSEM1 = register_module("lastConvSEM1", conv_bn_relu(512, 512));
+  lastConvSEM2 = register_module("lastConvSEM2", conv_bn_relu(512, 1024));
 
   dropout = register_module("dropout", nn::Dropout(options.dropout));
   fc = register_module("fc", nn::Linear(1024, options.num_classes));

@@ -2,9 +2,11 @@
 // al., "Semantic-Aware Scene Recognition", Pattern Recognition 2020):
 //  - RGB branch: a ResNet-18/50 body (stem, layer1..4) on the image;
 //  - semantic branch: a 7x7 stem on the (150+2)-channel semantic map, then three
-//    strided 3x3 conv blocks, each followed by CBAM-style channel attention;
-//  - attention fusion: two unpadded 3x3 conv+BN+ReLU on each branch, then
-//    rgb * sigmoid(sem), average pool, dropout 0.3 and the scene classifier;
+//    strided 3x3 conv+BN blocks, each re-weighted by CBAM-style channel attention
+//    before its ReLU;
+//  - attention fusion: two unpadded 3x3 conv+BN+ReLU on each branch (ResNet-18:
+//    RGB 512->512->1024; ResNet-50: 2048->1024->1024; semantic 512->512->1024),
+//    then rgb * sigmoid(sem), average pool, dropout 0.3 and the scene classifier;
 //  - two auxiliary classifiers, on pooled RGB (fc_RGB) and semantic (fc_SEM)
 //    features, used for the auxiliary losses.
 // Attribute names follow the authors' release (in_block, encoder1..4,
@@ -41,8 +43,8 @@ class SemanticBlockImpl : public torch::nn::Module {
  public:
   SemanticBlockImpl(int64_t in, int64_t out);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
   ChannelAttention ca{nullptr};
 };
 TORCH_MODULE(SemanticBlock);
@@ -57,6 +59,8 @@ struct SASceneOptions {
 class SASceneNetImpl : public torch::nn::Module {
  public:
   explicit SASceneNetImpl(const SASceneOptions& options);
+  // Inputs of at least 160 px: the unpadded fusion convs need a 5x5 layer4 map
+  // (the authors train and test at 224).
   SASceneOutput forward(const torch::Tensor& image, const torch::Tensor& semantic,
                         BranchMode mode = BranchMode::kBoth);
 

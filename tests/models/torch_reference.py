@@ -1,9 +1,10 @@
 """Independent truth for the models tests: torchvision run by Debian's
 /usr/bin/python3. Called by test_parity.cpp and test_checkpoint.cpp.
 
-  torch_reference.py export OUT.pt ARCH SIZE      torchvision weights, an input, eval logits,
-                                                  and the same after one SGD step
-  torch_reference.py check OUT_CKPT INPUTS.pt     load a Scenery checkpoint with torch.load,
+  torch_reference.py export DIR ARCH:SIZE ...     per arch DIR/ARCH.pt: torchvision weights, an
+                                                  input, eval logits, and the same after one
+                                                  SGD step
+  torch_reference.py check CKPT IO [CKPT IO ...]  load Scenery checkpoints with torch.load,
                                                   load_state_dict(strict=True), compare logits
   torch_reference.py state_dict OUT.pt ARCH       torch.save(model.state_dict()) (OrderedDict)
 """
@@ -82,7 +83,7 @@ def check(ckpt_path, inputs_path):
     with torch.no_grad():
         logits = model(ref["input"])
     diff = (logits - ref["logits"]).abs().max().item()
-    print(f"strict load OK; max abs logit diff {diff:.3g}")
+    print(f"{ckpt['arch']}: strict load OK; max abs logit diff {diff:.3g}")
     if "training" in ckpt:
         t = ckpt["training"]
         print("training keys:", sorted(t.keys()), "epoch", t["epoch"], "iteration", t["iteration"])
@@ -104,9 +105,12 @@ if __name__ == "__main__":
     torch.set_num_threads(2)
     cmd = sys.argv[1]
     if cmd == "export":
-        export(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        for spec in sys.argv[3:]:
+            arch, size = spec.split(":")
+            export(f"{sys.argv[2]}/{arch}.pt", arch, int(size))
     elif cmd == "check":
-        sys.exit(check(sys.argv[2], sys.argv[3]))
+        args = sys.argv[2:]
+        sys.exit(max(check(args[i], args[i + 1]) for i in range(0, len(args), 2)))
     elif cmd == "state_dict":
         state_dict(sys.argv[2], sys.argv[3])
     else:

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Same training step, same machine, same threads: Scenery (C++) vs PyTorch (Python).
+# Prints ms/step for each and the ratio ours/python (target <= 1.0).
+#   benchmarks/side_by_side_models.sh [build dir] ; env: BATCH (16) SIZE (224) THREADS (nproc)
+#   ARCHS ("resnet18 resnet50") CHANNELS_LAST (0|1)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../build}
+bench=$build/benchmarks/scenery-bench-models-step
+export SCENERY_BENCH_BATCH=${BATCH:-16} SCENERY_BENCH_SIZE=${SIZE:-224}
+export SCENERY_BENCH_THREADS=${THREADS:-$(nproc)}
+suffix=""; pyflag=""
+if [[ "${CHANNELS_LAST:-0}" == 1 ]]; then suffix="_channels_last"; pyflag="--channels-last"; fi
+echo "batch $SCENERY_BENCH_BATCH, ${SCENERY_BENCH_SIZE}px, $SCENERY_BENCH_THREADS threads${suffix:+, channels-last}"
+for arch in ${ARCHS:-resnet18 resnet50}; do
+  ours=$("$bench" --benchmark_filter="^BM_TrainStep/${arch}${suffix}/" --benchmark_min_time=5 \
+           --benchmark_format=json | /usr/bin/python3 -c \
+           'import json,sys; b=json.load(sys.stdin)["benchmarks"][0]; print("%.1f" % b["real_time"])')
+  theirs=$(/usr/bin/python3 "$here/side_by_side_models.py" --arch "$arch" $pyflag \
+             --batch "$SCENERY_BENCH_BATCH" --size "$SCENERY_BENCH_SIZE" \
+             --threads "$SCENERY_BENCH_THREADS" | awk '{print $2}')
+  ratio=$(/usr/bin/python3 -c "print(f'{$ours / $theirs:.3f}')")
+  echo "$arch train step: ours ${ours} ms, pytorch ${theirs} ms, ratio ours/pytorch ${ratio}"
+done
