@@ -2,8 +2,7 @@
 
 #include <fmt/core.h>
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
+#include <tbb/parallel_pipeline.h>
 #include <tbb/task_arena.h>
 #include <torch/torch.h>
 #include <opencv2/core.hpp>
@@ -310,60 +309,67 @@ bool Loader::push(Item item) {
   return true;
 }
 
+namespace {
+// One batch under construction: its samples flow through the pipeline as
+// separate tokens and are written into `slots` in place.
+struct BatchJob {
+  int64_t position = 0;
+  std::vector<int64_t> indices;
+  Slots slots;
+  std::vector<std::string> errors;  // per sample; empty = loaded
+};
+struct SampleToken {
+  std::shared_ptr<BatchJob> job;
+  int64_t k = 0;
+};
+}  // namespace
+
+// Why a tbb::parallel_pipeline rather than a parallel_for per batch: samples
+// of consecutive batches overlap, so no thread idles at a batch boundary
+// waiting for the slowest sample (with many threads and small batches that
+// tail was a large share). The serial in-order stages keep creation and
+// delivery in position order; the live-token limit bounds the work in flight
+// (at most two batches under construction, plus `prefetch` in the queue).
 void Loader::produce(int64_t epoch, int64_t first_batch) {
   int64_t skipped = 0;
+  std::atomic<bool> finished{false};  // a terminal item was pushed, or pushing was refused
   try {
-    for (int64_t pos = first_batch; pos < sampler_.num_batches() && !stop_; ++pos) {
-      const std::vector<int64_t> indices = sampler_.batch(pos);
-      const int64_t n = static_cast<int64_t>(indices.size());
-      Slots slots = worker_->acquire(n);
-      std::vector<std::string> errors(static_cast<size_t>(n));
-      worker_->arena.execute([&] {
-        tbb::parallel_for(
-            tbb::blocked_range<int64_t>(0, n, 1),
-            [&](const tbb::blocked_range<int64_t>& r) {
-              for (int64_t k = r.begin(); k != r.end(); ++k) {
-                if (stop_) return;
-                try {
-                  worker_->load(indices[k], epoch, slots, k);
-                } catch (const std::exception& e) {
-                  errors[k] = e.what();
-                  if (errors[k].empty()) errors[k] = "unknown error";
-                }
-              }
-            },
-            tbb::simple_partitioner());
-      });
-      if (stop_) return;
+    const int64_t batches = sampler_.num_batches();
+    int64_t pos = first_batch, k = 0;
+    std::shared_ptr<BatchJob> current;
+    // Hands a finished batch to the queue; false once the epoch must end here.
+    auto deliver = [&](BatchJob& job) -> bool {
+      const int64_t n = static_cast<int64_t>(job.indices.size());
       std::vector<int64_t> good;
-      for (int64_t k = 0; k < n; ++k) {
-        if (errors[k].empty()) {
-          good.push_back(k);
+      for (int64_t i = 0; i < n; ++i) {
+        if (job.errors[i].empty()) {
+          good.push_back(i);
           continue;
         }
         if (options_.on_error == OnError::kFail) {
           Item item;
-          item.error = std::make_exception_ptr(DataError(errors[k]));
+          item.error = std::make_exception_ptr(DataError(job.errors[i]));
           push(std::move(item));
-          return;
+          return false;
         }
-        log::warn("skipping unreadable sample {} (epoch {}, batch {}): {}", indices[k], epoch, pos,
-                  errors[k]);
+        log::warn("skipping unreadable sample {} (epoch {}, batch {}): {}", job.indices[i], epoch,
+                  job.position, job.errors[i]);
         ++skipped;
         std::lock_guard<std::mutex> lock(mutex_);
         ++skipped_epoch_;
         ++skipped_total_;
       }
-      if (good.empty()) continue;  // the whole batch was unreadable
+      if (good.empty()) return true;  // the whole batch was unreadable
       Batch b;
       b.epoch = epoch;
-      b.position = pos;
+      b.position = job.position;
+      const Slots& s = job.slots;
       if (static_cast<int64_t>(good.size()) == n) {
-        b.images = slots.images;
-        b.labels = slots.labels;
-        b.masks = slots.masks;
-        b.semantic = slots.semantic;
-        b.indices = slots.indices;
+        b.images = s.images;
+        b.labels = s.labels;
+        b.masks = s.masks;
+        b.semantic = s.semantic;
+        b.indices = s.indices;
       } else {  // the batch shrinks: keep the readable samples, in order
         const auto keep = torch::tensor(good, torch::kInt64);
         auto pick = [&](const torch::Tensor& t) {
@@ -373,17 +379,62 @@ void Loader::produce(int64_t epoch, int64_t first_batch) {
                      ? out.contiguous(torch::MemoryFormat::ChannelsLast)
                      : out;
         };
-        b.images = pick(slots.images);
-        b.labels = pick(slots.labels);
-        b.masks = pick(slots.masks);
-        b.semantic = pick(slots.semantic);
-        b.indices = pick(slots.indices);
+        b.images = pick(s.images);
+        b.labels = pick(s.labels);
+        b.masks = pick(s.masks);
+        b.semantic = pick(s.semantic);
+        b.indices = pick(s.indices);
       }
       Item item;
       item.batch = std::move(b);
-      if (!push(std::move(item))) return;
-    }
-    if (stop_) return;
+      return push(std::move(item));
+    };
+    const size_t tokens = static_cast<size_t>(std::max(2, 2 * options_.workers));
+    worker_->arena.execute([&] {
+      tbb::parallel_pipeline(
+          tokens, tbb::make_filter<void, SampleToken>(
+                      tbb::filter_mode::serial_in_order,
+                      [&](tbb::flow_control& fc) -> SampleToken {
+                        if (stop_ || finished || pos >= batches) {
+                          fc.stop();
+                          return {};
+                        }
+                        if (!current) {
+                          current = std::make_shared<BatchJob>();
+                          current->position = pos;
+                          current->indices = sampler_.batch(pos);
+                          current->slots =
+                              worker_->acquire(static_cast<int64_t>(current->indices.size()));
+                          current->errors.resize(current->indices.size());
+                        }
+                        SampleToken t{current, k};
+                        if (++k == static_cast<int64_t>(current->indices.size())) {
+                          current.reset();
+                          k = 0;
+                          ++pos;
+                        }
+                        return t;
+                      }) &
+                      tbb::make_filter<SampleToken, SampleToken>(
+                          tbb::filter_mode::parallel,
+                          [&](SampleToken t) {
+                            if (stop_ || finished) return t;
+                            try {
+                              worker_->load(t.job->indices[t.k], epoch, t.job->slots, t.k);
+                            } catch (const std::exception& e) {
+                              std::string msg = e.what();
+                              t.job->errors[t.k] = msg.empty() ? "unknown error" : msg;
+                            }
+                            return t;
+                          }) &
+                      tbb::make_filter<SampleToken, void>(
+                          tbb::filter_mode::serial_in_order, [&](SampleToken t) {
+                            if (t.k + 1 != static_cast<int64_t>(t.job->indices.size())) return;
+                            if (stop_ || finished) return;
+                            if (!deliver(*t.job)) finished = true;
+                          }));
+    });
+    if (stop_ || finished) return;
     if (skipped > 0)
       log::warn("epoch {}: skipped {} unreadable sample(s) of {} on rank {}", epoch, skipped,
                 sampler_.shard_size(), options_.rank);
