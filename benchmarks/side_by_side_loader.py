@@ -51,6 +51,33 @@ def pytorch_images_per_s(paths, workers, batch, epochs, mode):
     return n / (time.perf_counter() - start)
 
 
+def pytorch_cpu_us_per_image(paths, batch, mode):
+    """CPU time per image of the same work done serially (num_workers=0):
+    comparable even on a machine busy with other jobs."""
+    norm = T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    if mode == "train":
+        tf = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.ToTensor(), norm])
+    else:
+        tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), norm])
+    torch.set_num_threads(1)
+    loader = torch.utils.data.DataLoader(Files(paths, tf), batch_size=batch, shuffle=True)
+    for _ in loader:
+        pass
+    n, start = 0, time.process_time()
+    for images, _ in loader:
+        n += images.shape[0]
+    return (time.process_time() - start) / n * 1e6
+
+
+def ours_cpu_us_per_image(bench, name, min_time):
+    out = subprocess.run([bench, f"--benchmark_filter=^{name}$", "--benchmark_format=json",
+                          f"--benchmark_min_time={min_time}"],
+                         check=True, capture_output=True, text=True).stdout
+    r = json.loads(out)["benchmarks"][0]
+    scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3}[r["time_unit"]]
+    return r["cpu_time"] * scale
+
+
 def ours_images_per_s(bench, name, workers, min_time):
     out = subprocess.run([bench, f"--benchmark_filter=^{name}/{workers}/", "--benchmark_format=json",
                           f"--benchmark_min_time={min_time}"],
@@ -85,6 +112,13 @@ def main():
         theirs = pytorch_images_per_s(paths, w, a.batch_size, a.epochs, a.mode)
         print(f"{w:>7} {ours:>14.1f} {theirs:>14.1f} {ours / theirs:>5.2f}x "
               f"{decode:>18.1f} {100 * ours / decode:>15.1f}%", flush=True)
+    if a.mode == "train":
+        ours_cpu = ours_cpu_us_per_image(a.bench, "BM_SerialTrainPipeline", a.min_time)
+        dec_cpu = ours_cpu_us_per_image(a.bench, "BM_SerialDecodeOnly", a.min_time)
+        theirs_cpu = pytorch_cpu_us_per_image(paths, a.batch_size, a.mode)
+        print(f"CPU time per image, one thread: scenery {ours_cpu:.0f} us, pytorch {theirs_cpu:.0f} us "
+              f"(ratio {theirs_cpu / ours_cpu:.2f}x); decode only {dec_cpu:.0f} us "
+              f"(pipeline at {100 * dec_cpu / ours_cpu:.1f}% of decode-only throughput)")
 
 
 if __name__ == "__main__":
