@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ninja-build
   libtorch-dev
-  libopencv-dev
+  libopencv-dev libjpeg62-turbo-dev
   libtbb-dev
   libboost-program-options-dev
   libfmt-dev
