@@ -13,9 +13,11 @@ suffix=""; pyflag=""
 if [[ "${CHANNELS_LAST:-0}" == 1 ]]; then suffix="_channels_last"; pyflag="--channels-last"; fi
 echo "batch $SCENERY_BENCH_BATCH, ${SCENERY_BENCH_SIZE}px, $SCENERY_BENCH_THREADS threads${suffix:+, channels-last}"
 for arch in ${ARCHS:-resnet18 resnet50}; do
-  ours=$("$bench" --benchmark_filter="^BM_TrainStep/${arch}${suffix}/" --benchmark_min_time=5 \
+  # Median of 5 single-step repetitions after a warm-up step, as the Python side does.
+  ours=$("$bench" --benchmark_filter="^BM_TrainStep/${arch}${suffix}/" --benchmark_min_time=0.001 \
+           --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
            --benchmark_format=json | /usr/bin/python3 -c \
-           'import json,sys; b=json.load(sys.stdin)["benchmarks"][0]; print("%.1f" % b["real_time"])')
+           'import json,sys; b=[b for b in json.load(sys.stdin)["benchmarks"] if b.get("aggregate_name")=="median"][0]; print("%.1f" % b["real_time"])')
   theirs=$(/usr/bin/python3 "$here/side_by_side_models.py" --arch "$arch" $pyflag \
              --batch "$SCENERY_BENCH_BATCH" --size "$SCENERY_BENCH_SIZE" \
              --threads "$SCENERY_BENCH_THREADS" | awk '{print $2}')

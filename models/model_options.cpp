@@ -1,11 +1,19 @@
 #include "models/model_options.h"
 
+#include <fmt/format.h>
+
+#include "models/registry.h"
+
 namespace scenery::models {
 
 void add_model_options(Config& c) {
-  c.add<std::string>("model.arch", "resnet18", "architecture name (see the model registry)");
+  // Listing the names costs nothing: the registry holds factories, not models.
+  c.add<std::string>("model.arch", "resnet18",
+                     fmt::format("architecture: {}", fmt::join(model_registry().names(), ", ")));
   c.add<int>("model.num_classes", 365, "number of output classes");
-  c.add<std::string>("model.weights", "", "checkpoint to initialise from (fine-tuning)");
+  c.add<std::string>(
+      "model.weights", "",
+      "checkpoint to initialise from (fine-tuning; see scripts/convert_places365_checkpoint.py)");
 }
 
 }  // namespace scenery::models

@@ -112,7 +112,7 @@ TEST(Registry, HeadParametersAreTheClassifierOnly) {
   EXPECT_FALSE(v.is_head_parameter("classifier.3.weight"));
 }
 
-TEST(TwoBranch, GivesFusedAndAuxiliaryLogitsAndHasPaperSizedParameterCount) {
+TEST(TwoBranch, GivesFusedAndAuxiliaryLogitsAndHasThePublishedParameterCount) {
   auto m = create_model("sascene_resnet18", 1055);
   EXPECT_EQ(m.kind(), ModelKind::kTwoBranch);
   EXPECT_EQ(m.semantic_channels(), 152);
