@@ -1,0 +1,186 @@
+// End-to-end training on tiny synthetic datasets: learning, exact resume,
+// fine-tuning, the two-branch and the parsing networks.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "train_test_helpers.h"
+
+namespace scenery::train::testing {
+namespace {
+
+double column(const std::string& line, size_t index) {
+  std::stringstream in(line);
+  std::string cell;
+  for (size_t i = 0; i <= index; ++i)
+    std::getline(in, cell, ',');
+  return std::stod(cell);
+}
+
+TEST(Trainer, ShortRunLearnsAboveChance) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 16, 64, 11);
+  const auto run = dir / "run";
+  const auto result = train(with(
+      tiny_args(dir / "data", run),
+      {"--train.epochs", "6", "--train.optimizer", "adamw", "--train.lr", "0.001",
+       "--train.weight_decay", "0.01", "--train.schedule", "constant", "--data.workers", "2"}));
+  EXPECT_FALSE(result.interrupted);
+  EXPECT_EQ(result.epochs_done, 6);
+  const auto lines = read_lines(run / "metrics.csv");
+  ASSERT_EQ(lines.size(), 7u);
+  EXPECT_EQ(lines[0],
+            "epoch,train_loss,lr,val_top1,val_top5,val_mca,val_pixel_acc,val_miou,"
+            "images_per_s,data_wait");
+  const double first_loss = column(lines[1], 1);
+  const double late_loss = (column(lines[5], 1) + column(lines[6], 1)) / 2;
+  std::printf("loss %.3f -> %.3f, val top1 %.3f (chance 0.25)\n", first_loss, late_loss,
+              result.last_metrics.at("top1"));
+  EXPECT_LT(late_loss, first_loss);
+  EXPECT_GT(result.last_metrics.at("top1"), 0.5);
+  for (const char* f : {"config.cfg", "last.ckpt", "best.ckpt", "train.log"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
+  const auto ckpt = models::read_checkpoint(run / "best.ckpt");
+  EXPECT_EQ(ckpt.meta.num_classes, 4);
+  EXPECT_EQ(ckpt.meta.class_names.size(), 4u);
+  EXPECT_EQ(ckpt.meta.input_size, 48);
+}
+
+// Runs `args` to completion in one go, and again in `run_b` interrupted every
+// `stop_every` optimizer steps and resumed, then compares weights and metrics.
+void expect_exact_resume(const std::vector<std::string>& args_a,
+                         const std::vector<std::string>& args_b, int stop_every,
+                         int expected_interruptions) {
+  const auto a = train(args_a);
+  ASSERT_FALSE(a.interrupted);
+  int interruptions = 0;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    const auto b =
+        train(with(args_b, {"--train.stop_after_iterations", std::to_string(stop_every)}));
+    if (!b.interrupted) break;
+    ++interruptions;
+  }
+  EXPECT_EQ(interruptions, expected_interruptions);
+  const auto run_a = a.run_dir;
+  const auto run_b = run_a.parent_path() / "b";
+  const auto ca = models::read_checkpoint(run_a / "last.ckpt");
+  const auto cb = models::read_checkpoint(run_b / "last.ckpt");
+  expect_same_weights(ca.state_dict, cb.state_dict);
+  ASSERT_TRUE(ca.training && cb.training);
+  EXPECT_EQ(ca.training->iteration, cb.training->iteration);
+  ASSERT_EQ(ca.training->optimizer_state.size(), cb.training->optimizer_state.size());
+  for (const auto& [name, slots] : ca.training->optimizer_state) {
+    for (const auto& [slot, t] : slots)
+      EXPECT_TRUE(torch::equal(t, cb.training->optimizer_state.at(name).at(slot))) << name << slot;
+  }
+  EXPECT_EQ(metrics_without_timing(run_a / "metrics.csv"),
+            metrics_without_timing(run_b / "metrics.csv"));
+  EXPECT_EQ(read_lines(run_a / "metrics.csv").size(), read_lines(run_b / "metrics.csv").size());
+}
+
+TEST(Trainer, InterruptedAndResumedEqualsUninterruptedSgd) {
+  torch::set_num_threads(1);
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  // 32 images / 8 = 4 batches an epoch, 2 epochs; stops after steps 3, 6 (mid-epoch)
+  // and resumes with a different loader thread count.
+  const auto base = with(tiny_args(dir / "data", dir / "a"),
+                         {"--train.nesterov", "true", "--train.no_decay_norm_bias", "true"});
+  auto b = with(
+      tiny_args(dir / "data", dir / "b"),
+      {"--train.nesterov", "true", "--train.no_decay_norm_bias", "true", "--data.workers", "2"});
+  expect_exact_resume(base, b, 3, 2);
+}
+
+TEST(Trainer, InterruptedAndResumedEqualsUninterruptedAdamWAccumulated) {
+  torch::set_num_threads(1);
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  const std::vector<std::string> extra{"--train.optimizer",
+                                       "adamw",
+                                       "--train.lr",
+                                       "0.001",
+                                       "--train.schedule",
+                                       "cosine",
+                                       "--train.schedule_unit",
+                                       "iteration",
+                                       "--train.warmup_epochs",
+                                       "0.5",
+                                       "--train.accumulate",
+                                       "2",
+                                       "--train.clip_grad_norm",
+                                       "1.0",
+                                       "--train.label_smoothing",
+                                       "0.1"};
+  // 2 steps an epoch (4 batches, 2 accumulated): stopping every step stops at
+  // each epoch's middle and at each epoch's end (before validation).
+  expect_exact_resume(
+      with(tiny_args(dir / "data", dir / "a"), extra),
+      with(with(tiny_args(dir / "data", dir / "b"), extra), {"--data.workers", "2"}), 1, 4);
+}
+
+TEST(Trainer, FineTuningReplacesTheHeadAndKeepsTheBody) {
+  TempDir dir;
+  make_dataset("places365", dir / "src", 4, 8, 64);
+  make_dataset("mit67", dir / "mit", 3, 8, 64);
+  train(with(tiny_args(dir / "src", dir / "source"), {"--train.epochs", "1"}));
+  const auto source = models::read_checkpoint(dir / "source" / "last.ckpt");
+  // Body learning rate 0 (and no decay): the body must stay the source's exactly,
+  // while the new 3-way head trains.
+  const auto result =
+      train(with(tiny_args(dir / "mit", dir / "ft", 3),
+                 {"--data.dataset", "mit67", "--train.val_split", "test", "--train.epochs", "1",
+                  "--model.weights", (dir / "source" / "last.ckpt").string(),
+                  "--train.body_lr_mult", "0", "--train.weight_decay", "0"}));
+  EXPECT_EQ(result.epochs_done, 1);
+  const auto tuned = models::read_checkpoint(dir / "ft" / "last.ckpt");
+  EXPECT_EQ(tuned.meta.num_classes, 3);
+  auto model = models::create_model("resnet18", 3);
+  size_t body = 0;
+  for (const auto& p : model.named_parameters()) {
+    if (model.is_head_parameter(p.key())) {
+      EXPECT_EQ(tuned.state_dict[p.key()].size(0), 3) << p.key();
+      continue;
+    }
+    ++body;
+    EXPECT_TRUE(torch::equal(tuned.state_dict[p.key()], source.state_dict[p.key()])) << p.key();
+  }
+  EXPECT_GT(body, 50u);
+}
+
+TEST(Trainer, TwoBranchTrainsOnAde20kSceneLabelsFromMasks) {
+  TempDir dir;
+  const auto synth = make_dataset("ade20k", dir / "ade", 3, 8, 64);
+  const auto classes = static_cast<int>(synth.class_names.size());
+  const auto result =
+      train(with(tiny_args(dir / "ade", dir / "run", classes),
+                 {"--data.dataset", "ade20k", "--model.arch", "sascene_resnet18", "--train.epochs",
+                  "1", "--train.semantic_source", "masks",
+                  // The fusion's unpadded 3x3 convs need layer4 maps >= 5x5.
+                  "--data.image_size", "144", "--data.resize", "160", "--data.batch_size", "4"}));
+  EXPECT_EQ(result.epochs_done, 1);
+  EXPECT_TRUE(result.last_metrics.count("top1"));
+  EXPECT_TRUE(result.last_metrics.count("mca"));
+}
+
+TEST(Trainer, ParsingTrainsWithPolyScheduleAndReportsMiou) {
+  TempDir dir;
+  make_dataset("ade20k", dir / "ade", 3, 4, 64);
+  const auto result =
+      train(with(tiny_args(dir / "ade", dir / "run", 150),
+                 {"--data.dataset", "ade20k", "--model.arch", "parsing_resnet18dilated_ppm",
+                  "--train.epochs", "1", "--train.schedule", "poly", "--train.schedule_unit",
+                  "iteration", "--data.batch_size", "4", "--train.lr", "0.01"}));
+  EXPECT_EQ(result.epochs_done, 1);
+  ASSERT_TRUE(result.last_metrics.count("miou"));
+  EXPECT_GE(result.last_metrics.at("pixel_acc"), 0.0);
+  const auto lines = read_lines(dir / "run" / "metrics.csv");
+  ASSERT_EQ(lines.size(), 2u);
+  // The last step's lr: poly (1 - (T-1)/T)^0.9 of 0.01, T = 3 steps (12 images / 4).
+  EXPECT_NEAR(column(lines[1], 2), 0.01 * std::pow(1.0 / 3.0, 0.9), 1e-7);
+}
+
+}  // namespace
+}  // namespace scenery::train::testing

@@ -1,0 +1,68 @@
+#include "train/hardware.h"
+
+#include <fmt/core.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/torch_compat.h"
+
+namespace scenery::train {
+
+namespace {
+bool tri_state(const Config& c, const char* key, bool automatic) {
+  const auto v = c.get<std::string>(key);
+  if (v == "auto") return automatic;
+  if (v == "yes" || v == "true" || v == "on" || v == "bf16") return true;
+  if (v == "no" || v == "false" || v == "off") return false;
+  throw ConfigError(fmt::format("{}: unexpected value '{}'", key, v));
+}
+}  // namespace
+
+Hardware setup_hardware(const Config& c) {
+  Hardware hw;
+  const auto device = c.get<std::string>("train.device");
+  if (device == "cuda" || (device == "auto" && compat::cuda_available())) {
+    if (!compat::cuda_available()) {
+      throw ConfigError("train.device = cuda but no CUDA device is available (LibTorch " +
+                        compat::torch_version() + ")");
+    }
+    hw.device = torch::Device(torch::kCUDA);
+  } else if (device != "cpu" && device != "auto") {
+    throw ConfigError(fmt::format("train.device: expected auto, cpu or cuda, got '{}'", device));
+  }
+  const bool cuda = hw.device.is_cuda();
+  const auto amp = c.get<std::string>("train.amp");
+  if (amp != "auto" && amp != "bf16" && amp != "off") {
+    throw ConfigError(fmt::format("train.amp: expected auto, bf16 or off, got '{}'", amp));
+  }
+  hw.bf16 = tri_state(c, "train.amp", cuda);
+  hw.channels_last = tri_state(c, "train.channels_last", cuda);
+  hw.threads = c.get<int>("train.threads");
+  if (hw.threads < 0) throw ConfigError("train.threads must be >= 0");
+  if (hw.threads > 0) torch::set_num_threads(hw.threads);
+  if (cuda) at::globalContext().setBenchmarkCuDNN(c.get<bool>("train.cudnn_benchmark"));
+  log::info("device {}, {} CPU threads, bf16 autocast {}, channels-last {}", hw.device.str(),
+            torch::get_num_threads(), hw.bf16 ? "on" : "off", hw.channels_last ? "on" : "off");
+  return hw;
+}
+
+AutocastScope::AutocastScope(const Hardware& hw) : hw_(hw) {
+  if (hw_.bf16) compat::set_autocast(hw_.device.type(), true, torch::kBFloat16);
+}
+
+AutocastScope::~AutocastScope() {
+  if (!hw_.bf16) return;
+  compat::set_autocast(hw_.device.type(), false, torch::kBFloat16);
+  at::autocast::clear_cache();
+}
+
+torch::Tensor to_device(const torch::Tensor& t, const Hardware& hw) {
+  if (!t.defined()) return t;
+  auto out = t.to(hw.device, /*non_blocking=*/true);
+  if (hw.channels_last && out.dim() == 4 && out.is_floating_point()) {
+    out = out.contiguous(torch::MemoryFormat::ChannelsLast);
+  }
+  return out;
+}
+
+}  // namespace scenery::train

@@ -1,0 +1,37 @@
+// Device, precision and threading of a run (train.device, train.amp,
+// train.channels_last, train.cudnn_benchmark, train.threads).
+#pragma once
+
+#include <torch/torch.h>
+
+#include "core/config.h"
+
+namespace scenery::train {
+
+struct Hardware {
+  torch::Device device{torch::kCPU};
+  bool bf16 = false;           // autocast to bfloat16 around forward passes
+  bool channels_last = false;  // model and inputs in channels-last memory format
+  int threads = 0;             // torch::set_num_threads; 0 = LibTorch's default
+};
+
+// Throws ConfigError for unknown values or cuda asked without a GPU. Applies
+// the process-wide settings (threads, cuDNN benchmark).
+Hardware setup_hardware(const Config& config);
+
+// Autocast on for the scope when `hw.bf16` (forward passes only).
+class AutocastScope {
+ public:
+  explicit AutocastScope(const Hardware& hw);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  const Hardware& hw_;
+};
+
+// Moves a batch tensor to the device (channels-last for 4-d float inputs when asked).
+torch::Tensor to_device(const torch::Tensor& t, const Hardware& hw);
+
+}  // namespace scenery::train

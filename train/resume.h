@@ -1,0 +1,64 @@
+// How a run starts (fresh, resumed from run_dir/last.ckpt, or initialised from
+// model.weights for fine-tuning) and the training position a checkpoint
+// carries, so an interrupted and resumed run retraces the uninterrupted one
+// exactly: weights, optimizer moments by parameter name, epoch, batch position
+// in the epoch, optimizer steps, the epoch's running loss, best metric and the
+// CPU RNG (dropout) state. The schedule is a pure function of (epoch,
+// iteration) and needs nothing more.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "models/checkpoint.h"
+#include "train/optimizers.h"
+#include "train/run_dir.h"
+
+namespace scenery::train {
+
+enum class StartMode { kFresh, kResume, kInitWeights };
+
+struct StartPlan {
+  StartMode mode = StartMode::kFresh;
+  std::filesystem::path checkpoint;  // last.ckpt or model.weights
+};
+
+// `resume`: auto | yes | no (train.resume); `weights`: model.weights.
+// Resuming and initialising from weights are mutually exclusive: asking for
+// both, or leaving resume at auto with weights set while run_dir/last.ckpt
+// exists, is a ConfigError (exit 2) raised before anything slow. Also a
+// ConfigError: resume=yes without last.ckpt, weights naming a missing file.
+StartPlan plan_start(const std::string& resume, const std::string& weights, const RunDir& run);
+
+// Where training stands; stored in TrainingState (epoch, iteration) and its
+// `scheduler` map (the rest, as exact doubles).
+struct TrainPosition {
+  int64_t epoch = 0;       // epoch in progress (0-based)
+  int64_t position = 0;    // batches of that epoch already consumed
+  int64_t iteration = 0;   // optimizer steps taken since the start
+  double loss_sum = 0;     // sum over the epoch's batches of loss * batch size
+  int64_t loss_count = 0;  // images behind loss_sum
+  double last_lr = 0;      // head lr of the latest step
+  double best = -std::numeric_limits<double>::infinity();
+  int64_t best_epoch = 0;  // 1-based epoch of `best`; 0: none yet
+};
+
+models::TrainingState make_training_state(BuiltOptimizer& optimizer,
+                                          const models::SceneModel& model,
+                                          const TrainPosition& position);
+
+// Reads last.ckpt into `model` and `optimizer`, restores the RNG and returns the
+// position. Throws CheckpointError when the checkpoint's arch or class count
+// differs from the model's (naming both), or it has no training state.
+TrainPosition resume_from(const std::filesystem::path& checkpoint, models::SceneModel& model,
+                          BuiltOptimizer& optimizer);
+
+// Initialises `model` from weights for fine-tuning: a strict load when the head
+// fits, otherwise the body only (the head keeps its fresh initialisation).
+// Returns true when the head was replaced.
+bool init_from_weights(const std::filesystem::path& weights, models::SceneModel& model);
+
+}  // namespace scenery::train

@@ -1,0 +1,379 @@
+#include "train/trainer.h"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "data/catalog_readers.h"
+#include "data/loader.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+#include "train/hardware.h"
+#include "train/losses.h"
+#include "train/optimizers.h"
+#include "train/resume.h"
+#include "train/run_dir.h"
+#include "train/schedules.h"
+#include "train/signals.h"
+
+namespace scenery::train {
+namespace fs = std::filesystem;
+using models::ModelKind;
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// The [train] values the loop needs, read and checked up front.
+struct Settings {
+  int epochs = 90;
+  int val_every = 1;
+  int save_every = 0;
+  int stop_after = 0;
+  int accumulate = 1;
+  double clip = 0;
+  std::string best_metric;
+  std::string val_split;
+  bool drop_last = true;
+  std::string semantic_source;
+  LossOptions loss;
+};
+
+Settings read_settings(const Config& c, ModelKind kind) {
+  Settings s;
+  s.epochs = c.get<int>("train.epochs");
+  s.val_every = c.get<int>("train.val_every");
+  s.save_every = c.get<int>("train.save_every");
+  s.stop_after = c.get<int>("train.stop_after_iterations");
+  s.accumulate = c.get<int>("train.accumulate");
+  s.clip = c.get<double>("train.clip_grad_norm");
+  s.val_split = c.get<std::string>("train.val_split");
+  s.drop_last = c.get<bool>("train.drop_last");
+  s.semantic_source = c.get<std::string>("train.semantic_source");
+  s.loss.label_smoothing = c.get<double>("train.label_smoothing");
+  s.loss.aux_weight = c.get<double>("train.aux_weight");
+  s.loss.rgb_weight = c.get<double>("train.rgb_weight");
+  s.loss.sem_weight = c.get<double>("train.sem_weight");
+  if (s.epochs < 0 || s.val_every < 0 || s.save_every < 0 || s.stop_after < 0) {
+    throw ConfigError(
+        "train.epochs, train.val_every, train.save_every and train.stop_after_iterations must be "
+        ">= 0");
+  }
+  if (s.accumulate < 1) throw ConfigError("train.accumulate must be >= 1");
+  if (s.loss.label_smoothing < 0 || s.loss.label_smoothing >= 1) {
+    throw ConfigError("train.label_smoothing must be in [0, 1)");
+  }
+  if (s.semantic_source != "auto" && s.semantic_source != "masks" && s.semantic_source != "top3") {
+    throw ConfigError(fmt::format("train.semantic_source: expected auto, masks or top3, got '{}'",
+                                  s.semantic_source));
+  }
+  const bool parsing = kind == ModelKind::kParsing;
+  s.best_metric = c.get<std::string>("train.best_metric");
+  if (s.best_metric == "auto") s.best_metric = parsing ? "miou" : "top1";
+  const bool ok =
+      parsing ? (s.best_metric == "miou" || s.best_metric == "pixel_acc")
+              : (s.best_metric == "top1" || s.best_metric == "top5" || s.best_metric == "mca");
+  if (!ok) {
+    throw ConfigError(fmt::format("train.best_metric: '{}' is not measured for a {} model ({})",
+                                  s.best_metric, models::model_kind_name(kind),
+                                  parsing ? "pixel_acc, miou" : "top1, top5, mca"));
+  }
+  if (c.get<int>("dist.world_size") != 1) {
+    throw ConfigError(
+        "dist.world_size > 1: data-parallel training is not part of this build; run with 1");
+  }
+  return s;
+}
+
+data::SemanticSource semantic_source(const Settings& s, const data::Catalog& catalog) {
+  if (s.semantic_source == "masks") return data::SemanticSource::kMasks;
+  if (s.semantic_source == "top3") return data::SemanticSource::kTop3;
+  return catalog.has_semantic_maps() ? data::SemanticSource::kTop3 : data::SemanticSource::kMasks;
+}
+
+data::LoaderOptions loader_options(const Config& c, bool train, ModelKind kind, const Settings& s,
+                                   const data::Catalog& catalog, const Hardware& hw) {
+  auto o = data::loader_options_from_config(c, train);
+  o.drop_last = train && s.drop_last;
+  o.channels_last = hw.channels_last;
+  o.pin_memory = hw.device.is_cuda();
+  o.load_masks = kind == ModelKind::kParsing;
+  if (kind == ModelKind::kTwoBranch) o.semantic = semantic_source(s, catalog);
+  return o;
+}
+
+// The class count the data implies, checked against model.num_classes.
+void check_class_count(const Config& c, ModelKind kind, const data::Catalog& catalog,
+                       int64_t num_classes) {
+  const bool parsing = kind == ModelKind::kParsing;
+  const int64_t data_classes = parsing ? (catalog.object_names().empty()
+                                              ? 150
+                                              : static_cast<int64_t>(catalog.object_names().size()))
+                                       : catalog.num_classes();
+  if (data_classes != num_classes) {
+    throw ConfigError(
+        fmt::format("model.num_classes = {} but the {} dataset at '{}' has {} {}classes; set "
+                    "--model.num_classes {}",
+                    num_classes, catalog.dataset(), c.get<std::string>("data.root"), data_classes,
+                    parsing ? "object " : "scene ", data_classes));
+  }
+}
+
+std::string describe(const Metrics& m) {
+  std::string out;
+  for (const auto& [k, v] : m)
+    out += fmt::format("{}{} {:.4f}", out.empty() ? "" : ", ", k, v);
+  return out;
+}
+
+}  // namespace
+
+TrainResult run_training(const Config& c) {
+  // 1. Cheap checks: values, resume vs weights, a writable run directory.
+  const auto arch = c.get<std::string>("model.arch");
+  const ModelKind kind = models::model_registry().entry(arch).kind;
+  const Settings s = read_settings(c, kind);
+  const ScheduleOptions schedule_options = schedule_options_from_config(c);
+  const OptimizerOptions optimizer_options = optimizer_options_from_config(c);
+  const RunDir run(c.get<std::string>("train.run_dir"));
+  const StartPlan plan =
+      plan_start(c.get<std::string>("train.resume"), c.get<std::string>("model.weights"), run);
+  c.write_resolved(run.path());
+  log::add_file(run.log());
+  struct CloseLog {
+    ~CloseLog() { log::close_file(); }
+  } close_log;
+  const Hardware hw = setup_hardware(c);
+  torch::manual_seed(static_cast<uint64_t>(c.get<int64_t>("train.seed")));
+
+  // 2. Data and model.
+  data::CatalogSpec spec = data::catalog_spec_from_config(c);
+  const data::Catalog train_catalog = data::open_catalog(spec);
+  std::optional<data::Catalog> val_catalog;
+  if (!s.val_split.empty() && s.val_every > 0) {
+    spec.split = s.val_split;
+    val_catalog = data::open_catalog(spec);
+  }
+  const int64_t num_classes = c.get<int>("model.num_classes");
+  check_class_count(c, kind, train_catalog, num_classes);
+
+  models::SceneModel model = models::create_model(arch, num_classes);
+  if (plan.mode == StartMode::kInitWeights) init_from_weights(plan.checkpoint, model);
+  model.to(hw.device);
+  if (hw.channels_last) model.to_channels_last();
+  BuiltOptimizer optimizer = make_optimizer(model, optimizer_options);
+  TrainPosition pos;
+  if (plan.mode == StartMode::kResume) {
+    pos = resume_from(plan.checkpoint, model, optimizer);
+    log::info("resuming {} at epoch {}, batch {}, iteration {}", plan.checkpoint.string(),
+              pos.epoch + 1, pos.position, pos.iteration);
+  }
+
+  const auto train_options = loader_options(c, true, kind, s, train_catalog, hw);
+  data::Loader train_loader(train_catalog, train_options);
+  const int64_t num_batches = train_loader.num_batches();
+  if (num_batches < 1) {
+    throw TrainError(fmt::format("the training split has {} images: not one batch of {}{}",
+                                 train_catalog.size(), train_options.batch_size,
+                                 s.drop_last ? " (train.drop_last = true)" : ""));
+  }
+  std::optional<data::Loader> val_loader;
+  if (val_catalog) {
+    val_loader.emplace(*val_catalog, loader_options(c, false, kind, s, *val_catalog, hw));
+  }
+  const int64_t steps_per_epoch = (num_batches + s.accumulate - 1) / s.accumulate;
+  const LrSchedule schedule(schedule_options, steps_per_epoch);
+
+  models::CheckpointMeta meta;
+  meta.class_names =
+      kind == ModelKind::kParsing ? train_catalog.object_names() : train_catalog.class_names();
+  meta.input_mean.assign(train_options.normalize.mean.begin(), train_options.normalize.mean.end());
+  meta.input_std.assign(train_options.normalize.std.begin(), train_options.normalize.std.end());
+  meta.input_size = train_options.train.crop.size;
+  const auto save_last = [&] {
+    const auto state = make_training_state(optimizer, model, pos);
+    models::save_checkpoint(run.last(), model, meta, &state);
+  };
+
+  MetricsCsv metrics_csv(run.metrics(), pos.epoch);
+  // From here on a signal saves last.ckpt instead of killing the process.
+  StopSignalGuard signals;
+  TrainResult result;
+  result.run_dir = run.path();
+  log::info("{} ({}), {} classes, {} training images in {} batches of {}, {} epochs", arch,
+            models::model_kind_name(kind), num_classes, train_loader.shard_size(), num_batches,
+            train_options.batch_size, s.epochs);
+
+  // 3. Epochs.
+  int64_t steps_here = 0;  // optimizer steps taken by this process
+  const auto should_stop = [&] {
+    return stop_requested() || (s.stop_after > 0 && steps_here >= s.stop_after);
+  };
+  const auto interrupt = [&] {
+    save_last();
+    result.interrupted = true;
+    result.signal = stop_signal();
+    result.epochs_done = pos.epoch;
+    result.iteration = pos.iteration;
+    log::warn(
+        "{} at epoch {}, batch {}/{}, iteration {}: saved {}; re-run the same command to "
+        "resume",
+        result.signal ? fmt::format("stopped by signal {}", result.signal)
+                      : std::string("stopped (train.stop_after_iterations)"),
+        pos.epoch + 1, pos.position, num_batches, pos.iteration, run.last().string());
+    return result;
+  };
+  std::vector<torch::Tensor> parameters;
+  for (const auto& p : model.named_parameters())
+    if (p.value().requires_grad()) parameters.push_back(p.value());
+
+  model.train();
+  while (pos.epoch < s.epochs) {
+    const int64_t epoch = pos.epoch;
+    train_loader.start_epoch(epoch, pos.position);
+    Progress::Options progress_options;
+    progress_options.unit = "batch";
+    Progress bar(fmt::format("epoch {}/{}", epoch + 1, s.epochs), num_batches - pos.position,
+                 progress_options);
+    const double epoch_start = now_s();
+    double waited = 0;
+    int64_t images = 0;
+    int64_t pending_group = -1;  // accumulation group with gradients not yet applied
+    bool stopped = false;
+    optimizer.optimizer->zero_grad();
+
+    const auto step = [&] {
+      if (s.clip > 0) torch::nn::utils::clip_grad_norm_(parameters, s.clip);
+      const double factor = schedule.factor(epoch, pos.iteration);
+      apply_lr_factor(optimizer, factor);
+      optimizer.optimizer->step();
+      optimizer.optimizer->zero_grad();
+      ++pos.iteration;
+      ++steps_here;
+      pos.last_lr = optimizer_options.lr * factor;
+      pending_group = -1;
+      const double elapsed = std::max(1e-9, now_s() - epoch_start);
+      bar.set_status(fmt::format("loss {:.4f} lr {:.3g} {:.1f} img/s wait {:.0f}%",
+                                 pos.loss_sum / std::max<int64_t>(1, pos.loss_count), pos.last_lr,
+                                 images / elapsed, 100 * waited / elapsed));
+    };
+
+    while (true) {
+      const double t0 = now_s();
+      std::optional<data::Batch> batch = train_loader.next();
+      waited += now_s() - t0;
+      if (!batch) break;
+      const int64_t group = batch->position / s.accumulate;
+      if (pending_group >= 0 && group != pending_group) {
+        // Whole batches of the previous group were skipped (bad files): apply it now.
+        step();
+        pos.position = batch->position;
+        if (should_stop()) {
+          stopped = true;
+          break;
+        }
+      }
+      models::ModelOutput out;
+      {
+        AutocastScope autocast(hw);
+        out = model.forward(to_device(batch->images, hw), to_device(batch->semantic, hw));
+      }
+      const auto& target = kind == ModelKind::kParsing ? batch->masks : batch->labels;
+      const torch::Tensor loss = training_loss(kind, out, to_device(target, hw), s.loss);
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        throw TrainError(fmt::format(
+            "the loss became {} at epoch {}, iteration {} (batch {} of {}); nothing was saved, "
+            "{} keeps the last good state. Lower train.lr, or use train.warmup_epochs or "
+            "train.clip_grad_norm",
+            value, epoch + 1, pos.iteration + 1, batch->position + 1, num_batches,
+            run.last().string()));
+      }
+      (s.accumulate > 1 ? loss / s.accumulate : loss).backward();
+      pending_group = group;
+      pos.loss_sum += value * static_cast<double>(batch->size());
+      pos.loss_count += batch->size();
+      images += batch->size();
+      pos.position = batch->position + 1;
+      const bool group_end = pos.position % s.accumulate == 0 || pos.position == num_batches;
+      if (group_end) step();
+      bar.advance();
+      if (group_end && should_stop()) {
+        stopped = true;
+        break;
+      }
+    }
+    if (!stopped && pending_group >= 0) step();
+    if (stopped) {
+      bar.finish();
+      return interrupt();
+    }
+    const double epoch_time = std::max(1e-9, now_s() - epoch_start);
+    bar.finish();
+
+    // Validation, best.ckpt, metrics.csv, last.ckpt.
+    const bool validate_now =
+        val_loader && ((epoch + 1) % s.val_every == 0 || epoch + 1 == s.epochs);
+    std::optional<Metrics> metrics;
+    if (validate_now) {
+      if (should_stop()) return interrupt();
+      val_loader->start_epoch(0);
+      metrics = validate(model, *val_loader, hw, [] { return stop_requested(); });
+      if (!metrics) return interrupt();
+      result.last_metrics = *metrics;
+      const double value = metrics->at(s.best_metric);
+      if (value > pos.best) {
+        pos.best = value;
+        pos.best_epoch = epoch + 1;
+        models::save_checkpoint(run.best(), model, meta);
+      }
+    }
+    MetricsRow row;
+    row.epoch = epoch + 1;
+    row.train_loss = pos.loss_sum / std::max<int64_t>(1, pos.loss_count);
+    row.lr = pos.last_lr;
+    if (metrics) {
+      const auto get = [&](const char* k) -> std::optional<double> {
+        auto it = metrics->find(k);
+        return it == metrics->end() ? std::nullopt : std::optional<double>(it->second);
+      };
+      row.top1 = get("top1");
+      row.top5 = get("top5");
+      row.mca = get("mca");
+      row.pixel_acc = get("pixel_acc");
+      row.miou = get("miou");
+    }
+    row.images_per_s = static_cast<double>(images) / epoch_time;
+    row.data_wait = waited / epoch_time;
+    metrics_csv.append(row);
+    result.images_per_s = row.images_per_s;
+    log::info("epoch {}/{}: loss {:.4f}, lr {:.3g}, {:.1f} img/s ({:.0f}% waiting for data){}{}",
+              epoch + 1, s.epochs, row.train_loss, row.lr, row.images_per_s, 100 * row.data_wait,
+              metrics ? ", val " : "", metrics ? describe(*metrics) : "");
+
+    pos.epoch = epoch + 1;
+    pos.position = 0;
+    pos.loss_sum = 0;
+    pos.loss_count = 0;
+    save_last();
+    if (s.save_every > 0 && pos.epoch % s.save_every == 0) {
+      models::save_checkpoint(run.epoch_checkpoint(pos.epoch), model, meta);
+    }
+  }
+  result.epochs_done = pos.epoch;
+  result.iteration = pos.iteration;
+  if (pos.best_epoch > 0) {
+    log::info("done: best {} {:.4f} at epoch {} ({})", s.best_metric, pos.best, pos.best_epoch,
+              run.best().string());
+  }
+  return result;
+}
+
+}  // namespace scenery::train

@@ -1,0 +1,27 @@
+// Validation during training: the official metrics on the val split, through
+// the integrator's meters (eval/): Top@1/Top@5/MCA (present-classes
+// convention) for scene models, pixel accuracy/mIoU for parsing. Parsing is
+// validated on the eval crop (resize + centre crop), a fast proxy of the
+// full-image protocol scenery-eval runs.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "data/loader.h"
+#include "models/scene_model.h"
+#include "train/hardware.h"
+
+namespace scenery::train {
+
+// Keys: top1, top5, mca (classifier, two-branch); pixel_acc, miou (parsing).
+using Metrics = std::map<std::string, double>;
+
+// Runs one pass over `loader` (already started) in eval mode and restores
+// training mode. Returns nullopt when `should_stop` turned true midway.
+std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader, const Hardware& hw,
+                                const std::function<bool()>& should_stop);
+
+}  // namespace scenery::train
