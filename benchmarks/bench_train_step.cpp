@@ -1,0 +1,129 @@
+// End-to-end training throughput (scenery-train's loop: loader on its worker
+// threads, forward, loss, backward, SGD step, progress) next to the model step
+// alone on synthetic tensors: same model, batch, image size and torch threads.
+// The ratio end-to-end / step-only says how much the data pipeline and the
+// loop cost (target >= 0.95). Both rates are wall-clock and warm: the
+// end-to-end figure is the second epoch of a run (the first pays for
+// allocation and oneDNN primitive creation).
+//
+//   scenery-bench-train-step [--benchmark_filter=resnet18]
+// Environment: SCENERY_BENCH_THREADS (torch threads, default 2),
+// SCENERY_BENCH_WORKERS (loader threads, default 1), SCENERY_BENCH_ITERS
+// (steps per end-to-end epoch, default 20).
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+#include "data/synth.h"
+#include "models/registry.h"
+#include "train/losses.h"
+#include "train/optimizers.h"
+#include "train/train_options.h"
+#include "train/trainer.h"
+
+namespace {
+namespace fs = std::filesystem;
+using namespace scenery;
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : fallback;
+}
+
+constexpr int kBatch = 16;
+constexpr int kClasses = 8;
+const char* const kArchs[] = {"resnet18", "resnet50"};
+
+// A synthetic Places365 tree with exactly `iters` batches of kBatch per epoch.
+fs::path dataset(int iters) {
+  static fs::path root;
+  if (root.empty()) {
+    root = fs::temp_directory_path() / "scenery-bench-train-places";
+    fs::remove_all(root);
+    data::SynthOptions o;
+    o.layout = "places365";
+    o.out = root;
+    o.classes = kClasses;
+    o.per_class = (iters * kBatch + kClasses - 1) / kClasses;
+    o.size = 256;
+    data::write_synthetic_dataset(o);
+  }
+  return root;
+}
+
+void BM_StepOnly(benchmark::State& state) {
+  const std::string arch = kArchs[state.range(0)];
+  const int64_t size = state.range(1);
+  torch::set_num_threads(env_int("SCENERY_BENCH_THREADS", 2));
+  auto model = models::create_model(arch, kClasses);
+  model.train();
+  train::OptimizerOptions o;
+  auto opt = train::make_optimizer(model, o);
+  const auto images = torch::randn({kBatch, 3, size, size});
+  const auto labels = torch::randint(kClasses, {kBatch}, torch::kLong);
+  for (auto _ : state) {
+    opt.optimizer->zero_grad();
+    auto loss = train::training_loss(model.kind(), model.forward(images), labels, {});
+    benchmark::DoNotOptimize(loss.item<double>());  // the trainer reads it too (NaN check)
+    loss.backward();
+    opt.optimizer->step();
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.SetLabel(arch + " " + std::to_string(size) + "px batch " + std::to_string(kBatch));
+}
+
+void BM_EndToEnd(benchmark::State& state) {
+  const std::string arch = kArchs[state.range(0)];
+  const int64_t size = state.range(1);
+  const int iters = env_int("SCENERY_BENCH_ITERS", 20);
+  const fs::path root = dataset(iters);
+  const fs::path run = fs::temp_directory_path() / "scenery-bench-train-run";
+  log::set_level(log::Level::kWarn);
+  for (auto _ : state) {
+    fs::remove_all(run);
+    Config c("bench", "");
+    train::add_all_train_options(c);
+    c.parse(std::vector<std::string>{
+        "--data.dataset",      "places365",
+        "--data.root",         root.string(),
+        "--data.batch_size",   std::to_string(kBatch),
+        "--data.workers",      std::to_string(env_int("SCENERY_BENCH_WORKERS", 1)),
+        "--data.image_size",   std::to_string(size),
+        "--model.arch",        arch,
+        "--model.num_classes", std::to_string(kClasses),
+        "--train.epochs",      "2",
+        "--train.val_split",   "",
+        "--train.threads",     std::to_string(env_int("SCENERY_BENCH_THREADS", 2)),
+        "--train.run_dir",     run.string(),
+        "--train.device",      "cpu"});
+    // images_per_s is the last epoch's: the second, warm one, like the step-only loop.
+    const auto result = train::run_training(c);
+    const double images = static_cast<double>(iters * kBatch);
+    state.SetIterationTime(images / result.images_per_s);
+  }
+  state.SetItemsProcessed(state.iterations() * iters * kBatch);
+  state.SetLabel(arch + " " + std::to_string(size) + "px batch " + std::to_string(kBatch) +
+                 ", 2nd epoch of " + std::to_string(iters) + " steps");
+  fs::remove_all(run);
+}
+
+}  // namespace
+
+// Wall-clock rates on both: torch's worker threads do the work, not the calling thread.
+BENCHMARK(BM_StepOnly)
+    ->Args({0, 112})
+    ->Args({1, 224})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(10)
+    ->UseRealTime();
+BENCHMARK(BM_EndToEnd)
+    ->Args({0, 112})
+    ->Args({1, 224})
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime()
+    ->Iterations(1);
