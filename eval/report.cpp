@@ -46,7 +46,7 @@ void write_context(JsonWriter& j, const EvalContext& c) {
 void write_confusion_png(const fs::path& file, const ClassificationMeter& meter,
                          const std::vector<std::string>& class_names) {
   const int n = static_cast<int>(meter.num_classes());
-  const int cell = std::clamp(900 / std::max(n, 1), 1, 28);
+  const int cell = std::clamp(900 / std::max(n, 1), 1, 40);
   const bool labelled = n <= 60;
   const int left = labelled ? 220 : 10, top = 40, bottom = 30;
   cv::Mat heat(n, n, CV_8UC1);
@@ -60,7 +60,8 @@ void write_confusion_png(const fs::path& file, const ClassificationMeter& meter,
   cv::Mat colour;
   cv::applyColorMap(heat, colour, cv::COLORMAP_VIRIDIS);
   cv::resize(colour, colour, cv::Size(n * cell, n * cell), 0, 0, cv::INTER_NEAREST);
-  cv::Mat canvas(top + n * cell + bottom, left + n * cell + 10, CV_8UC3, cv::Scalar(255, 255, 255));
+  const int width = std::max(left + n * cell + 10, 640);  // room for the title and footer
+  cv::Mat canvas(top + n * cell + bottom, width, CV_8UC3, cv::Scalar(255, 255, 255));
   colour.copyTo(canvas(cv::Rect(left, top, n * cell, n * cell)));
   cv::putText(canvas, "confusion: rows = truth, columns = prediction (row-normalised, 0..1)",
               cv::Point(10, 25), cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(0, 0, 0), 1,
