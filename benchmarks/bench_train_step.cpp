@@ -37,7 +37,7 @@ int env_int(const char* name, int fallback) {
 
 constexpr int kBatch = 16;
 constexpr int kClasses = 8;
-const char* const kArchs[] = {"resnet18", "resnet50"};
+const char* const kArchs[] = {"resnet18", "resnet50", "sascene_resnet18"};
 
 // A synthetic Places365 tree with exactly `iters` batches of kBatch per epoch.
 fs::path dataset(int iters) {
@@ -66,9 +66,17 @@ void BM_StepOnly(benchmark::State& state) {
   auto opt = train::make_optimizer(model, o);
   const auto images = torch::randn({kBatch, 3, size, size});
   const auto labels = torch::randint(kClasses, {kBatch}, torch::kLong);
+  // The two-branch net's semantic input: 150 + 2 channels, sparse like a one-hot map.
+  torch::Tensor semantic;
+  if (model.kind() == models::ModelKind::kTwoBranch) {
+    semantic = torch::one_hot(torch::randint(152, {kBatch, size, size}, torch::kLong), 152)
+                   .permute({0, 3, 1, 2})
+                   .to(torch::kFloat)
+                   .contiguous();
+  }
   for (auto _ : state) {
     opt.optimizer->zero_grad();
-    auto loss = train::training_loss(model.kind(), model.forward(images), labels, {});
+    auto loss = train::training_loss(model.kind(), model.forward(images, semantic), labels, {});
     benchmark::DoNotOptimize(loss.item<double>());  // the trainer reads it too (NaN check)
     loss.backward();
     opt.optimizer->step();
@@ -118,6 +126,7 @@ void BM_EndToEnd(benchmark::State& state) {
 BENCHMARK(BM_StepOnly)
     ->Args({0, 112})
     ->Args({1, 224})
+    ->Args({2, 160})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(10)
     ->UseRealTime();
