@@ -13,7 +13,8 @@ void BM_ProgressAdvancePlain(benchmark::State& state) {
   o.tty = 0;
   o.plain_interval_s = 1e9;
   scenery::Progress p("bench", 0, o);
-  for (auto _ : state) p.advance();
+  for (auto _ : state)
+    p.advance();
   state.SetItemsProcessed(state.iterations());
   p.finish();
   std::fclose(o.out);

@@ -25,7 +25,8 @@ void fsync_path(const fs::path& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
   if (fd < 0) {
     if (directory) return;  // some filesystems refuse to open directories; the rename still holds
-    throw IoError(fmt::format("cannot open '{}' to flush it: {}", path.string(), std::strerror(errno)));
+    throw IoError(
+        fmt::format("cannot open '{}' to flush it: {}", path.string(), std::strerror(errno)));
   }
   const int rc = ::fsync(fd);
   const int err = errno;

@@ -12,7 +12,8 @@ namespace {
 
 std::string usage(const std::string& program, const std::vector<Subcommand>& subcommands) {
   std::string out = fmt::format("usage: {} <subcommand> [options]\n\nsubcommands:\n", program);
-  for (const auto& s : subcommands) out += fmt::format("  {:<10} {}\n", s.name, s.summary);
+  for (const auto& s : subcommands)
+    out += fmt::format("  {:<10} {}\n", s.name, s.summary);
   out += fmt::format("\n`{} <subcommand> --help` lists that subcommand's options.\n", program);
   return out;
 }
@@ -40,8 +41,8 @@ int dispatch_subcommand(const std::string& program, int argc, const char* const 
     throw UsageError(fmt::format("missing subcommand; valid subcommands: {} (see {} --help)",
                                  fmt::join(names, ", "), program));
   }
-  throw UsageError(fmt::format("unknown subcommand '{}'; valid subcommands: {}", name,
-                               fmt::join(names, ", ")));
+  throw UsageError(
+      fmt::format("unknown subcommand '{}'; valid subcommands: {}", name, fmt::join(names, ", ")));
 }
 
 void add_common_options(Config& config) {
@@ -59,7 +60,8 @@ std::optional<int> parse_or_exit(Config& config, const std::vector<std::string>&
     case ParseOutcome::kRun:
       break;
   }
-  if (config.has("log-level")) log::set_level(log::parse_level(config.get<std::string>("log-level")));
+  if (config.has("log-level"))
+    log::set_level(log::parse_level(config.get<std::string>("log-level")));
   return std::nullopt;
 }
 

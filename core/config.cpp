@@ -70,7 +70,8 @@ std::string strip_value(const std::string& raw) {
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
@@ -84,15 +85,25 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 template <class T>
 std::string type_description();
 template <>
-std::string type_description<bool>() { return "a boolean (true/false, yes/no, 1/0, on/off)"; }
+std::string type_description<bool>() {
+  return "a boolean (true/false, yes/no, 1/0, on/off)";
+}
 template <>
-std::string type_description<int>() { return "an integer"; }
+std::string type_description<int>() {
+  return "an integer";
+}
 template <>
-std::string type_description<int64_t>() { return "an integer"; }
+std::string type_description<int64_t>() {
+  return "an integer";
+}
 template <>
-std::string type_description<double>() { return "a number"; }
+std::string type_description<double>() {
+  return "a number";
+}
 template <>
-std::string type_description<std::string>() { return "a string"; }
+std::string type_description<std::string>() {
+  return "a string";
+}
 
 template <class T>
 std::string format_value(const T& v) {
@@ -149,14 +160,15 @@ Config& Config::add_entry(const std::string& key, po::typed_value<T>* semantic,
 
 template <class T>
 Config& Config::add(const std::string& key, const T& default_value, const std::string& doc) {
-  auto* semantic = po::value<T>()->default_value(default_value, quote_if_needed(format_value(default_value)));
+  auto* semantic =
+      po::value<T>()->default_value(default_value, quote_if_needed(format_value(default_value)));
   if constexpr (std::is_same_v<T, bool>) semantic->implicit_value(true, "true");
   if constexpr (std::is_same_v<T, std::string>) semantic->value_name("STR");
   if constexpr (std::is_same_v<T, int> || std::is_same_v<T, int64_t>) semantic->value_name("INT");
   if constexpr (std::is_same_v<T, double>) semantic->value_name("NUM");
-  return add_entry<T>(key, semantic, doc,
-                      [](const boost::any& v) { return format_value(boost::any_cast<T>(v)); },
-                      type_description<T>());
+  return add_entry<T>(
+      key, semantic, doc, [](const boost::any& v) { return format_value(boost::any_cast<T>(v)); },
+      type_description<T>());
 }
 
 template Config& Config::add<bool>(const std::string&, const bool&, const std::string&);
@@ -215,8 +227,8 @@ void Config::store_value(const std::string& key, const std::string& value,
   try {
     option->semantic()->parse(parsed, {value}, false);
   } catch (const po::error&) {
-    throw ConfigError(
-        fmt::format("{}: invalid value '{}' for {}: expected {}", where, value, key, entry->second.expected));
+    throw ConfigError(fmt::format("{}: invalid value '{}' for {}: expected {}", where, value, key,
+                                  entry->second.expected));
   }
   auto& raw = static_cast<std::map<std::string, po::variable_value>&>(values_);
   raw[key] = po::variable_value(parsed, false);
@@ -241,8 +253,8 @@ void Config::read_file(const fs::path& file) {
     if (text.empty() || text[0] == '#' || text[0] == ';') continue;
     if (text.front() == '[') {
       if (text.back() != ']') {
-        throw ConfigError(fmt::format("{}: malformed section header '{}': expected '[name]'",
-                                      where, text));
+        throw ConfigError(
+            fmt::format("{}: malformed section header '{}': expected '[name]'", where, text));
       }
       section = trim(text.substr(1, text.size() - 2));
       const auto& sections = config_sections();
@@ -259,14 +271,15 @@ void Config::read_file(const fs::path& file) {
     const std::string name = trim(text.substr(0, eq));
     if (name.empty()) throw ConfigError(fmt::format("{}: missing key before '='", where));
     if (section.empty()) {
-      throw ConfigError(fmt::format("{}: key '{}' appears before any section header; put it "
-                                    "under one of [{}]",
-                                    where, name, fmt::join(config_sections(), "] [")));
+      throw ConfigError(
+          fmt::format("{}: key '{}' appears before any section header; put it "
+                      "under one of [{}]",
+                      where, name, fmt::join(config_sections(), "] [")));
     }
     const std::string key = section + "." + name;
     if (auto it = seen_at.find(key); it != seen_at.end()) {
-      throw ConfigError(fmt::format("{}: duplicate key '{}' (first set on line {})", where, key,
-                                    it->second));
+      throw ConfigError(
+          fmt::format("{}: duplicate key '{}' (first set on line {})", where, key, it->second));
     }
     seen_at[key] = line_no;
     if (!entries_.count(key)) unknown_key(key, where);
@@ -305,7 +318,9 @@ ParseOutcome Config::parse(const std::vector<std::string>& args) {
   return ParseOutcome::kRun;
 }
 
-bool Config::has(const std::string& key) const { return values_.count(key) > 0; }
+bool Config::has(const std::string& key) const {
+  return values_.count(key) > 0;
+}
 
 template <class T>
 T Config::get(const std::string& key) const {
@@ -333,8 +348,8 @@ std::string Config::source(const std::string& key) const {
 }
 
 std::string Config::dump() const {
-  std::string out = fmt::format("# Resolved configuration of {}; read it back with --config\n",
-                                program_);
+  std::string out =
+      fmt::format("# Resolved configuration of {}; read it back with --config\n", program_);
   for (const auto& section : config_sections()) {
     bool header = false;
     for (const auto& key : order_) {

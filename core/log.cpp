@@ -22,10 +22,14 @@ std::FILE* g_file = nullptr;
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "?";
 }
@@ -40,15 +44,22 @@ Level parse_level(std::string_view name) {
       fmt::format("invalid log level '{}': expected one of debug, info, warn, error", name));
 }
 
-void set_level(Level level) { g_level = static_cast<int>(level); }
-Level level() { return static_cast<Level>(g_level.load()); }
-bool enabled(Level l) { return static_cast<int>(l) >= g_level.load(); }
+void set_level(Level level) {
+  g_level = static_cast<int>(level);
+}
+Level level() {
+  return static_cast<Level>(g_level.load());
+}
+bool enabled(Level l) {
+  return static_cast<int>(l) >= g_level.load();
+}
 
 void add_file(const std::filesystem::path& file) {
   std::lock_guard<std::mutex> lock(g_mutex);
   std::FILE* f = std::fopen(file.c_str(), "a");
   if (!f) {
-    throw IoError(fmt::format("cannot open log file '{}': {}", file.string(), std::strerror(errno)));
+    throw IoError(
+        fmt::format("cannot open log file '{}': {}", file.string(), std::strerror(errno)));
   }
   if (g_file) std::fclose(g_file);
   g_file = f;
@@ -65,7 +76,8 @@ void write(Level level, std::string_view message) {
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
   std::tm local{};
   localtime_r(&t, &local);
-  const std::string line = fmt::format("{:%Y-%m-%d %H:%M:%S} {:<5} {}\n", local, level_name(level), message);
+  const std::string line =
+      fmt::format("{:%Y-%m-%d %H:%M:%S} {:<5} {}\n", local, level_name(level), message);
   std::lock_guard<std::mutex> lock(g_mutex);
   // A progress bar may own the current terminal line; start on a fresh one.
   terminal::clear_status_line(stderr);

@@ -32,9 +32,13 @@ Progress::Progress(std::string label, int64_t total, Options options)
   start_ = now();
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
-double Progress::now() const { return options_.clock(); }
+double Progress::now() const {
+  return options_.clock();
+}
 
 void Progress::advance(int64_t n) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -73,8 +77,8 @@ std::string Progress::line_locked(double t) const {
     out += fmt::format(" {}/{} [{}<{}, {:.1f} {}/s]", done_, total_, format_duration(elapsed),
                        format_duration(eta), rate, options_.unit);
   } else {
-    out += fmt::format(" {} [{}, {:.1f} {}/s]", done_, format_duration(elapsed), rate,
-                       options_.unit);
+    out +=
+        fmt::format(" {} [{}, {:.1f} {}/s]", done_, format_duration(elapsed), rate, options_.unit);
   }
   if (!status_.empty()) out += " " + status_;
   return out;

@@ -15,11 +15,11 @@ class Progress {
  public:
   struct Options {
     std::FILE* out = stderr;
-    int tty = -1;                        // -1: detect from `out`; 0/1: force
-    double redraw_interval_s = 0.1;      // terminal redraw throttle
-    double plain_interval_s = 10.0;      // seconds between plain lines
-    std::string unit = "it";             // "img", "batch", ...
-    std::function<double()> clock;       // seconds; defaults to a steady clock
+    int tty = -1;                    // -1: detect from `out`; 0/1: force
+    double redraw_interval_s = 0.1;  // terminal redraw throttle
+    double plain_interval_s = 10.0;  // seconds between plain lines
+    std::string unit = "it";         // "img", "batch", ...
+    std::function<double()> clock;   // seconds; defaults to a steady clock
   };
 
   // `total` <= 0 means unknown: no percentage or ETA is shown.

@@ -9,9 +9,13 @@ namespace {
 std::atomic<std::FILE*> g_status_stream{nullptr};
 }
 
-bool is_tty(std::FILE* stream) { return stream && ::isatty(::fileno(stream)) == 1; }
+bool is_tty(std::FILE* stream) {
+  return stream && ::isatty(::fileno(stream)) == 1;
+}
 
-void mark_status_line(std::FILE* stream) { g_status_stream = stream; }
+void mark_status_line(std::FILE* stream) {
+  g_status_stream = stream;
+}
 
 void clear_status_line(std::FILE* stream) {
   std::FILE* expected = stream;

@@ -3,12 +3,12 @@
 // the code is version-free.
 #pragma once
 
-#include <torch/torch.h>
 #include <ATen/autocast_mode.h>
+#include <torch/torch.h>
 #include <torch/version.h>
 
 #define SCENERY_TORCH_AT_LEAST(major, minor) \
-  (TORCH_VERSION_MAJOR > (major) ||           \
+  (TORCH_VERSION_MAJOR > (major) ||          \
    (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
 namespace scenery::compat {
@@ -30,7 +30,9 @@ inline void set_autocast(torch::DeviceType device, bool enabled, torch::ScalarTy
 #endif
 }
 
-inline bool cuda_available() { return torch::cuda::is_available(); }
+inline bool cuda_available() {
+  return torch::cuda::is_available();
+}
 
 inline std::string torch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +

@@ -31,7 +31,8 @@ TEST(AtomicFile, FailedWriteLeavesPreviousFileIntactAndNoTempBehind) {
                IoError);
   EXPECT_EQ(read_text(dir / "last.ckpt"), "good weights");
   int files = 0;
-  for (const auto& e : fs::directory_iterator(dir.path())) files += e.is_regular_file();
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    files += e.is_regular_file();
   EXPECT_EQ(files, 1);
 }
 

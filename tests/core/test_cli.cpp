@@ -7,8 +7,8 @@
 namespace scenery {
 namespace {
 using testing::run_command;
-using testing::tool_path;
 using testing::TempDir;
+using testing::tool_path;
 
 TEST(Cli, UnknownSubcommandListsTheValidOnesAndExitsTwo) {
   const auto r = run_command(tool_path("scenery-data") + " frobnicate");
@@ -24,7 +24,8 @@ TEST(Cli, UnknownOptionExitsTwoWithOneLine) {
   EXPECT_EQ(r.exit_code, kExitUsage);
   EXPECT_NE(r.output.find("did you mean 'eval.crop'"), std::string::npos) << r.output;
   int lines = 0;
-  for (char c : r.output) lines += c == '\n';
+  for (char c : r.output)
+    lines += c == '\n';
   EXPECT_EQ(lines, 1) << r.output;
 }
 
@@ -37,8 +38,8 @@ TEST(Cli, MissingConfigFileExitsTwo) {
 TEST(Cli, EveryShippedRecipeParses) {
   for (const auto& entry : std::filesystem::directory_iterator(SCENERY_SOURCE_DIR "/configs")) {
     if (entry.path().extension() != ".cfg") continue;
-    const auto r =
-        run_command(tool_path("scenery-train") + " --dump-config --config " + entry.path().string());
+    const auto r = run_command(tool_path("scenery-train") + " --dump-config --config " +
+                               entry.path().string());
     EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
   }
 }
@@ -49,8 +50,8 @@ TEST(Cli, DumpConfigOfTheToolReadsBack) {
                                   " --dump-config --train.lr 0.003 --data.batch_size 12");
   ASSERT_EQ(dumped.exit_code, 0) << dumped.output;
   testing::write_text(dir / "d.cfg", dumped.output);
-  const auto again =
-      run_command(tool_path("scenery-train") + " --dump-config --config " + (dir / "d.cfg").string());
+  const auto again = run_command(tool_path("scenery-train") + " --dump-config --config " +
+                                 (dir / "d.cfg").string());
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_NE(again.output.find("lr = 0.003"), std::string::npos) << again.output;
   EXPECT_NE(again.output.find("batch_size = 12"), std::string::npos) << again.output;

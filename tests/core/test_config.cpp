@@ -117,9 +117,9 @@ TEST(Config, MalformedLinesAndDuplicatesAreRejected) {
                 .find("a.cfg:2: expected 'key = value'"),
             std::string::npos);
   write_text(dir / "b.cfg", "batch_size = 4\n");
-  EXPECT_NE(expect_config_error(c, {"--config", (dir / "b.cfg").string()})
-                .find("before any section"),
-            std::string::npos);
+  EXPECT_NE(
+      expect_config_error(c, {"--config", (dir / "b.cfg").string()}).find("before any section"),
+      std::string::npos);
   write_text(dir / "c.cfg", "[data]\nbatch_size = 4\nbatch_size = 5\n");
   EXPECT_NE(expect_config_error(c, {"--config", (dir / "c.cfg").string()})
                 .find("c.cfg:3: duplicate key 'data.batch_size' (first set on line 2)"),

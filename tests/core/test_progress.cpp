@@ -19,7 +19,8 @@ struct CapturedFile {
     std::string out;
     char buf[512];
     size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) out.append(buf, n);
+    while ((n = std::fread(buf, 1, sizeof buf, file)) > 0)
+      out.append(buf, n);
     return out;
   }
   std::FILE* file;
@@ -60,7 +61,8 @@ TEST(Progress, PlainModePrintsPeriodicLinesNotCarriageReturns) {
   const std::string text = out.text();
   EXPECT_EQ(text.find('\r'), std::string::npos);
   int lines = 0;
-  for (char ch : text) lines += ch == '\n';
+  for (char ch : text)
+    lines += ch == '\n';
   EXPECT_GE(lines, 5);
   EXPECT_LE(lines, 7);
   EXPECT_NE(text.find("epoch 1 100% 100/100"), std::string::npos) << text;

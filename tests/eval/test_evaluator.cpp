@@ -22,6 +22,17 @@ using testing::run_command;
 using testing::TempDir;
 using testing::tool_path;
 
+void write_synth(const std::string& layout, const fs::path& out, int classes, int per_class,
+                 int size) {
+  data::SynthOptions synth;
+  synth.layout = layout;
+  synth.out = out;
+  synth.classes = classes;
+  synth.per_class = per_class;
+  synth.size = size;
+  data::write_synthetic_dataset(synth);
+}
+
 data::Catalog open_split(const std::string& dataset, const fs::path& root,
                          const std::string& split) {
   data::CatalogSpec spec;
@@ -45,13 +56,7 @@ double printed_number(const std::string& output, const std::string& label) {
 
 TEST(Evaluator, PlacesReportAndSubmissionAgreeWithTheScorer) {
   TempDir dir;
-  data::SynthOptions synth;
-  synth.layout = "places365";
-  synth.out = dir / "places";
-  synth.classes = 6;
-  synth.per_class = 2;
-  synth.size = 64;
-  data::write_synthetic_dataset(synth);
+  write_synth("places365", dir / "places", 6, 2, 64);
 
   torch::manual_seed(0);
   auto model = models::create_model("resnet18", 6);
@@ -102,13 +107,7 @@ TEST(Evaluator, PlacesReportAndSubmissionAgreeWithTheScorer) {
 
 TEST(Evaluator, TenCropAveragesTheLogitsOfTenCrops) {
   TempDir dir;
-  data::SynthOptions synth;
-  synth.layout = "places365";
-  synth.out = dir / "places";
-  synth.classes = 5;
-  synth.per_class = 1;
-  synth.size = 64;
-  data::write_synthetic_dataset(synth);
+  write_synth("places365", dir / "places", 5, 1, 64);
   torch::manual_seed(1);
   auto model = models::create_model("resnet18", 5);
   const auto catalog = open_split("places365", dir / "places", "val");
@@ -145,13 +144,7 @@ TEST(Evaluator, TenCropAveragesTheLogitsOfTenCrops) {
 
 TEST(Evaluator, ParsingSubmissionScoresExactlyAsTheEvaluator) {
   TempDir dir;
-  data::SynthOptions synth;
-  synth.layout = "ade20k";
-  synth.out = dir / "ade";
-  synth.classes = 3;
-  synth.per_class = 1;
-  synth.size = 48;
-  data::write_synthetic_dataset(synth);
+  write_synth("ade20k", dir / "ade", 3, 1, 48);
   const auto catalog = open_split("ade20k", dir / "ade", "val");
   ASSERT_GT(catalog.size(), 0u);
 
@@ -173,13 +166,7 @@ TEST(Evaluator, ParsingSubmissionScoresExactlyAsTheEvaluator) {
 
 TEST(Evaluator, MismatchedClassCountIsExplained) {
   TempDir dir;
-  data::SynthOptions synth;
-  synth.layout = "places365";
-  synth.out = dir / "places";
-  synth.classes = 4;
-  synth.per_class = 1;
-  synth.size = 64;
-  data::write_synthetic_dataset(synth);
+  write_synth("places365", dir / "places", 4, 1, 64);
   auto model = models::create_model("resnet18", 7);
   const auto catalog = open_split("places365", dir / "places", "val");
   try {
