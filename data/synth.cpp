@@ -194,15 +194,27 @@ std::string random_letters(std::mt19937_64& rng, int n, const char* alphabet, in
   return s;
 }
 
-SynthResult write_places365(const SynthOptions& o, bool easy) {
-  Writer w(o);
-  const auto& all = synth::places_categories();
-  const auto idx = w.choose(all, true);
+// Scene classes drawn from the Places category list: their paths
+// ("/b/bus_station/indoor"), display names and whether they look indoor.
+struct ChosenPlaces {
   std::vector<std::string> paths, names;
   std::vector<bool> indoor;
-  for (size_t i : idx)
-    paths.push_back(all[i]), names.push_back(display(all[i])),
-        indoor.push_back(looks_indoor(all[i]));
+};
+
+ChosenPlaces choose_places(Writer& w) {
+  const auto& all = synth::places_categories();
+  ChosenPlaces c;
+  for (size_t i : w.choose(all, true)) {
+    c.paths.push_back(all[i]);
+    c.names.push_back(display(all[i]));
+    c.indoor.push_back(looks_indoor(all[i]));
+  }
+  return c;
+}
+
+SynthResult write_places365(const SynthOptions& o, bool easy) {
+  Writer w(o);
+  auto [paths, names, indoor] = choose_places(w);
   const int n = static_cast<int>(paths.size()), k = o.per_class,
             v = synth_eval_per_class(o.per_class);
   SynthResult result;
@@ -281,13 +293,8 @@ SynthResult write_places365(const SynthOptions& o, bool easy) {
 
 SynthResult write_places205(const SynthOptions& o) {
   Writer w(o);
-  const auto& all = synth::places_categories();
-  const auto idx = w.choose(all, true);
-  std::vector<std::string> paths, names, cats;
-  std::vector<bool> indoor;
-  for (size_t i : idx)
-    paths.push_back(all[i]), names.push_back(display(all[i])),
-        indoor.push_back(looks_indoor(all[i]));
+  auto [paths, names, indoor] = choose_places(w);
+  std::vector<std::string> cats;
   const int n = static_cast<int>(paths.size()), k = o.per_class,
             v = synth_eval_per_class(o.per_class);
   for (int c = 0; c < n; ++c)
@@ -317,13 +324,7 @@ SynthResult write_places205(const SynthOptions& o) {
 
 SynthResult write_sun397(const SynthOptions& o) {
   Writer w(o);
-  const auto& all = synth::places_categories();
-  const auto idx = w.choose(all, true);
-  std::vector<std::string> paths, names;
-  std::vector<bool> indoor;
-  for (size_t i : idx)
-    paths.push_back(all[i]), names.push_back(display(all[i])),
-        indoor.push_back(looks_indoor(all[i]));
+  auto [paths, names, indoor] = choose_places(w);
   const int n = static_cast<int>(paths.size()), k = o.per_class;
   w.text("ClassName.txt", join_lines(paths, true));
   // 2k images per class; each partition splits them k/k differently.
