@@ -53,10 +53,11 @@ int output_size(const LoaderOptions& o) {
 
 // Tensors of one batch, allocated once, filled in place by the workers.
 struct Slots {
-  torch::Tensor images, labels, masks, semantic, indices;
+  torch::Tensor images, labels, masks, sem_channels, sem_scores, indices;
   float* image_ptr = nullptr;
   int64_t* mask_ptr = nullptr;
-  float* sem_ptr = nullptr;
+  uint8_t* sem_channel_ptr = nullptr;
+  float* sem_score_ptr = nullptr;
   size_t image_stride = 0, mask_stride = 0, sem_stride = 0;  // elements per sample
 };
 
@@ -83,8 +84,8 @@ struct Loader::Worker {
   Slots acquire(int64_t n) {
     if (n == o.batch_size) {
       for (const Slots& s : pool)
-        if (unshared(s.images) && unshared(s.labels) && unshared(s.masks) && unshared(s.semantic) &&
-            unshared(s.indices))
+        if (unshared(s.images) && unshared(s.labels) && unshared(s.masks) &&
+            unshared(s.sem_channels) && unshared(s.sem_scores) && unshared(s.indices))
           return s;
     }
     Slots s = allocate(n);
@@ -114,9 +115,14 @@ struct Loader::Worker {
       s.mask_stride = S * S;
     }
     if (o.semantic != SemanticSource::kNone) {
-      s.semantic = torch::empty({n, kSemanticChannels, S, S}, opts);
-      s.sem_ptr = s.semantic.data_ptr<float>();
-      s.sem_stride = static_cast<size_t>(kSemanticChannels) * S * S;
+      const int64_t K = o.semantic == SemanticSource::kTop3 ? kTop3Slots : kMaskSlots;
+      s.sem_channels = torch::empty({n, K, S, S}, opts.dtype(torch::kUInt8));
+      s.sem_channel_ptr = s.sem_channels.data_ptr<uint8_t>();
+      if (o.semantic == SemanticSource::kTop3) {
+        s.sem_scores = torch::empty({n, K, S, S}, opts);
+        s.sem_score_ptr = s.sem_scores.data_ptr<float>();
+      }
+      s.sem_stride = static_cast<size_t>(K) * S * S;
     }
     s.labels = torch::empty({n}, torch::kInt64);
     s.indices = torch::empty({n}, torch::kInt64);
@@ -201,10 +207,10 @@ struct Loader::Worker {
       }
     }
     if (o.semantic == SemanticSource::kMasks)
-      mask_to_semantic_into(geo.mask, s.sem_ptr + k * s.sem_stride);
+      mask_to_semantic_slots(geo.mask, s.sem_channel_ptr + k * s.sem_stride);
     else if (o.semantic == SemanticSource::kTop3)
-      top3_to_semantic_into(geo.sem_classes, geo.sem_scores, s.sem_ptr + k * s.sem_stride,
-                            o.semantic_coding);
+      top3_to_semantic_slots(geo.sem_classes, geo.sem_scores, s.sem_channel_ptr + k * s.sem_stride,
+                             s.sem_score_ptr + k * s.sem_stride, o.semantic_coding);
     s.labels.data_ptr<int64_t>()[k] = catalog.label(static_cast<size_t>(index));
     s.indices.data_ptr<int64_t>()[k] = index;
   }
@@ -368,21 +374,23 @@ void Loader::produce(int64_t epoch, int64_t first_batch) {
         b.images = s.images;
         b.labels = s.labels;
         b.masks = s.masks;
-        b.semantic = s.semantic;
+        b.semantic_channels = s.sem_channels;
+        b.semantic_scores = s.sem_scores;
         b.indices = s.indices;
       } else {  // the batch shrinks: keep the readable samples, in order
         const auto keep = torch::tensor(good, torch::kInt64);
         auto pick = [&](const torch::Tensor& t) {
           if (!t.defined()) return t;
           auto out = t.index_select(0, keep);
-          return options_.channels_last && t.dim() == 4
-                     ? out.contiguous(torch::MemoryFormat::ChannelsLast)
-                     : out;
+          return out;
         };
-        b.images = pick(s.images);
+        b.images = options_.channels_last && options_.mode != LoaderMode::kTenCrop
+                       ? pick(s.images).contiguous(torch::MemoryFormat::ChannelsLast)
+                       : pick(s.images);
         b.labels = pick(s.labels);
         b.masks = pick(s.masks);
-        b.semantic = pick(s.semantic);
+        b.semantic_channels = pick(s.sem_channels);
+        b.semantic_scores = pick(s.sem_scores);
         b.indices = pick(s.indices);
       }
       Item item;

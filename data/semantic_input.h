@@ -37,14 +37,27 @@ enum class SemanticClassCoding {
 int semantic_channel_of_label(uint8_t label);  // annotation PNG value
 int semantic_channel_of_top3(uint8_t value, SemanticClassCoding coding);
 
-// One-hot of an 8-bit annotation into dst [152,H,W] (float, fully written).
-void mask_to_semantic_into(const cv::Mat& mask8, float* dst);
-// Scatter of a top-3 pair (both 8-bit 3-channel in file order R,G,B = rank 1..3;
-// score = value / 255) into dst [152,H,W] (float, fully written).
-void top3_to_semantic_into(const cv::Mat& classes, const cv::Mat& scores, float* dst,
-                           SemanticClassCoding coding = SemanticClassCoding::kZeroBased);
+// Slot form, what the loader hands out (see models/semantic_map.h): per pixel
+// K (channel, score) pairs in planes, dense[c] = sum_k score_k * [channel_k = c].
+// K = 1 for an annotation (score 1, so no score planes) and 3 for a top-3 pair.
+// Why: the dense map is 152 floats per pixel (15.6 MB per 160 px sample); the
+// slots are 1-15 bytes, and the network's first convolution reads them directly.
+constexpr int kMaskSlots = 1;
+constexpr int kTop3Slots = 3;
 
-// Tensor-returning forms: float32 [152,H,W]. Throw DataError on mismatched
+// Channel of each pixel of an 8-bit annotation into channels[H*W].
+void mask_to_semantic_slots(const cv::Mat& mask8, uint8_t* channels);
+// A top-3 pair (both 8-bit 3-channel in file order R,G,B = rank 1..3; score =
+// value / 255) into three planes channels[3][H*W] and scores[3][H*W].
+void top3_to_semantic_slots(const cv::Mat& classes, const cv::Mat& scores, uint8_t* channels,
+                            float* scores_out,
+                            SemanticClassCoding coding = SemanticClassCoding::kZeroBased);
+
+// Dense float32 [..., 152, H, W] of slots channels uint8 [..., K, H, W] and
+// scores float32 [..., K, H, W] (undefined: all 1). Ranks of one class add up.
+torch::Tensor semantic_slots_to_dense(const torch::Tensor& channels, const torch::Tensor& scores);
+
+// Dense forms of one map: float32 [152,H,W]. Throw DataError on mismatched
 // sizes or types.
 torch::Tensor mask_to_semantic(const cv::Mat& mask8);
 torch::Tensor top3_to_semantic(const cv::Mat& classes, const cv::Mat& scores,

@@ -13,8 +13,12 @@ void add_eval_options(Config& c) {
                      "(parsing) here");
   c.add<bool>("eval.zip", true, "parsing: also zip the submission PNGs into <submission>.zip");
   c.add<std::string>("eval.semantic", "auto",
-                     "two-branch input: auto, masks (ADE20K annotations) or top3 (precomputed "
-                     "PNG pairs)");
+                     "two-branch input: masks (ADE20K annotations), top3 (precomputed PNG "
+                     "pairs), parsing (computed by eval.semantic_checkpoint) or auto (the "
+                     "first of these the data and options allow)");
+  c.add<std::string>("eval.semantic_checkpoint", "",
+                     "two-branch input: a scene-parsing checkpoint (parsing_*) whose top-3 "
+                     "maps are computed on the fly from each image");
   c.add<std::string>("eval.branches", "both", "two-branch network: both, rgb or semantic");
   c.add<std::string>(
       "eval.scales", "1.0",

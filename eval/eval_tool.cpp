@@ -50,20 +50,6 @@ models::Branches parse_branches(const std::string& s) {
   throw ConfigError(fmt::format("eval.branches: '{}' is not one of both, rgb, semantic", s));
 }
 
-data::SemanticSource semantic_source(const std::string& s, const data::Catalog& catalog) {
-  if (s == "masks") return data::SemanticSource::kMasks;
-  if (s == "top3") return data::SemanticSource::kTop3;
-  if (s != "auto") {
-    throw ConfigError(fmt::format("eval.semantic: '{}' is not one of auto, masks, top3", s));
-  }
-  if (catalog.has_masks()) return data::SemanticSource::kMasks;
-  if (catalog.has_semantic_maps()) return data::SemanticSource::kTop3;
-  throw ConfigError(
-      fmt::format("the two-branch network needs semantic maps, but {} {} has "
-                  "neither annotations nor precomputed top-3 maps",
-                  catalog.dataset(), catalog.split()));
-}
-
 data::NormalizeParams normalize_of(const models::CheckpointMeta& meta) {
   data::NormalizeParams n;
   if (meta.input_mean.size() == 3 && meta.input_std.size() == 3) {
@@ -148,8 +134,16 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
       options.eval.crop = static_cast<int>(checkpoint.meta.input_size);
     options.mode = crop == "ten" ? data::LoaderMode::kTenCrop : data::LoaderMode::kEval;
     options.normalize = normalize_of(checkpoint.meta);
+    SemanticProvider semantic;
     if (model.kind() == models::ModelKind::kTwoBranch && branches != models::Branches::kRgbOnly) {
-      options.semantic = semantic_source(config.get<std::string>("eval.semantic"), catalog);
+      semantic = resolve_semantic_input(
+          "eval.semantic", config.get<std::string>("eval.semantic"), "eval.semantic_checkpoint",
+          config.get<std::string>("eval.semantic_checkpoint"), catalog, options,
+          torch::Device(torch::kCPU));
+      context.semantic = semantic.computes_maps()
+                             ? "parsing " + config.get<std::string>("eval.semantic_checkpoint")
+                         : options.semantic == data::SemanticSource::kTop3 ? "top3"
+                                                                           : "masks";
     }
     context.crop = crop;
     context.resize = options.eval.resize;
@@ -157,7 +151,7 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     std::optional<PlacesSubmissionWriter> writer;
     if (!submission.empty()) writer.emplace(model.num_classes());
     const auto result =
-        evaluate_scenes(model, catalog, options, writer ? &*writer : nullptr, branches);
+        evaluate_scenes(model, catalog, options, writer ? &*writer : nullptr, branches, semantic);
     const auto& names =
         checkpoint.meta.class_names.empty() ? catalog.class_names() : checkpoint.meta.class_names;
     write_scene_report(out, result, names, context);

@@ -45,7 +45,8 @@ Progress::Options images_progress() {
 
 SceneEvalResult evaluate_scenes(models::SceneModel& model, const data::Catalog& catalog,
                                 const data::LoaderOptions& options,
-                                PlacesSubmissionWriter* submission, models::Branches branches) {
+                                PlacesSubmissionWriter* submission, models::Branches branches,
+                                const SemanticProvider& semantic) {
   if (model.kind() == models::ModelKind::kParsing) {
     throw EvalError(fmt::format("'{}' is a parsing network; scene evaluation needs a classifier",
                                 model.arch()));
@@ -74,9 +75,9 @@ SceneEvalResult evaluate_scenes(models::SceneModel& model, const data::Catalog& 
     const int64_t b = batch->size();
     torch::Tensor images = batch->images.to(device);
     if (ten_crop) images = images.flatten(0, 1);  // [B*10, 3, H, W]
-    torch::Tensor semantic;
-    if (batch->semantic.defined()) semantic = batch->semantic.to(device);
-    torch::Tensor logits = model.forward(images, semantic, branches).logits;
+    const models::SemanticMap map =
+        branches == models::Branches::kRgbOnly ? models::SemanticMap() : semantic(*batch, images);
+    torch::Tensor logits = model.forward(images, map, branches).logits;
     if (ten_crop) logits = logits.view({b, 10, -1}).mean(1);
     logits = logits.to(torch::kCPU, torch::kFloat);
     if (result.meter) result.meter->add(logits, batch->labels);

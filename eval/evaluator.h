@@ -19,6 +19,7 @@
 #include "eval/classification_meter.h"
 #include "eval/places_submission.h"
 #include "eval/segmentation_meter.h"
+#include "eval/semantic_provider.h"
 #include "models/scene_model.h"
 
 namespace scenery::eval {
@@ -29,13 +30,15 @@ struct SceneEvalResult {
   int64_t skipped = 0;  // unreadable images skipped under data.on_error = skip
 };
 
-// `loader` options decide the protocol (kEval or kTenCrop, semantic source for
-// the two-branch net). When `submission` is given, every image's scores are
-// added to it under its file name.
+// `loader` options decide the protocol (kEval or kTenCrop, semantic maps from
+// the dataset for the two-branch net); `semantic` may compute the maps instead.
+// When `submission` is given, every image's scores are added to it under its
+// file name.
 SceneEvalResult evaluate_scenes(models::SceneModel& model, const data::Catalog& catalog,
                                 const data::LoaderOptions& loader,
                                 PlacesSubmissionWriter* submission = nullptr,
-                                models::Branches branches = models::Branches::kBoth);
+                                models::Branches branches = models::Branches::kBoth,
+                                const SemanticProvider& semantic = {});
 
 struct ParsingProtocol {
   std::vector<double> scales{1.0};  // multiples of the original size

@@ -38,6 +38,7 @@ void write_context(JsonWriter& j, const EvalContext& c) {
   j.value("mean", c.mean).value("std", c.std);
   if (!c.scales.empty()) j.value("scales", c.scales).value("flip", c.flip);
   j.value("branches", c.branches);
+  if (!c.semantic.empty()) j.value("semantic", c.semantic);
   j.end_object();
 }
 

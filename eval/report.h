@@ -24,6 +24,7 @@ struct EvalContext {
   std::vector<double> scales;     // parsing
   bool flip = false;              // parsing
   std::string branches = "both";  // two-branch network
+  std::string semantic;           // two-branch: masks, top3 or "parsing <checkpoint>"
 };
 
 void write_scene_report(const std::filesystem::path& dir, const SceneEvalResult& result,

@@ -50,7 +50,7 @@ template <class Holder>
 SceneModel classifier(const ModelSpec& spec, Holder net, std::vector<std::string> head) {
   return SceneModel(
       spec.arch, ModelKind::kClassifier, spec.num_classes, net.ptr(),
-      [net](const torch::Tensor& x, const torch::Tensor&, Branches) mutable {
+      [net](const torch::Tensor& x, const SemanticMap&, Branches) mutable {
         ModelOutput out;
         out.logits = net->forward(x);
         return out;
@@ -71,7 +71,7 @@ SceneModel make_sascene(const ModelSpec& spec, int depth) {
   SASceneNet net(o);
   return SceneModel(
       spec.arch, ModelKind::kTwoBranch, spec.num_classes, net.ptr(),
-      [net](const torch::Tensor& x, const torch::Tensor& sem, Branches b) mutable {
+      [net](const torch::Tensor& x, const SemanticMap& sem, Branches b) mutable {
         const BranchMode mode = b == Branches::kRgbOnly        ? BranchMode::kRgbOnly
                                 : b == Branches::kSemanticOnly ? BranchMode::kSemanticOnly
                                                                : BranchMode::kBoth;
@@ -91,7 +91,7 @@ SceneModel make_sascene(const ModelSpec& spec, int depth) {
 SceneModel make_parsing(const ModelSpec& spec, int depth) {
   ParsingNet net(depth, spec.num_classes);
   return SceneModel(spec.arch, ModelKind::kParsing, spec.num_classes, net.ptr(),
-                    [net](const torch::Tensor& x, const torch::Tensor&, Branches) mutable {
+                    [net](const torch::Tensor& x, const SemanticMap&, Branches) mutable {
                       auto r = net->forward(x);
                       ModelOutput out;
                       out.logits = r.logits;

@@ -7,9 +7,12 @@ namespace nn = torch::nn;
 
 namespace {
 
+constexpr int64_t kStemStride = 2, kStemPadding = 3;
+
 nn::Sequential stem(int64_t in_channels) {
   return nn::Sequential(
-      nn::Conv2d(nn::Conv2dOptions(in_channels, 64, 7).stride(2).padding(3).bias(false)),
+      nn::Conv2d(
+          nn::Conv2dOptions(in_channels, 64, 7).stride(kStemStride).padding(kStemPadding).bias(false)),
       nn::BatchNorm2d(64), nn::ReLU(nn::ReLUOptions(true)),
       nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
 }
@@ -86,7 +89,7 @@ SASceneNetImpl::SASceneNetImpl(const SASceneOptions& options) : options_(options
   init_resnet_weights(*this);
 }
 
-SASceneOutput SASceneNetImpl::forward(const torch::Tensor& image, const torch::Tensor& semantic,
+SASceneOutput SASceneNetImpl::forward(const torch::Tensor& image, const SemanticMap& semantic,
                                       BranchMode mode) {
   SASceneOutput out;
   torch::Tensor rgb, sem;
@@ -97,12 +100,16 @@ SASceneOutput SASceneNetImpl::forward(const torch::Tensor& image, const torch::T
     out.rgb_logits = fc_RGB(dropout(pool(rgb)));
   }
   if (mode != BranchMode::kRgbOnly) {
-    if (!semantic.defined() || semantic.dim() != 4 ||
-        semantic.size(1) != options_.semantic_channels) {
+    if (!semantic.defined()) {
       throw ModelError("the semantic branch needs an N x " +
                        std::to_string(options_.semantic_channels) + " x H x W semantic map");
     }
-    sem = in_block_sem_3(in_block_sem_2(in_block_sem_1(in_block_sem->forward(semantic))));
+    // The stem's convolution reads slot maps directly; BN, ReLU and pool follow.
+    const auto& conv = in_block_sem[0]->as<nn::Conv2d>();
+    auto x = semantic_conv2d(semantic, conv->weight, kStemStride, kStemPadding);
+    for (auto it = in_block_sem->begin() + 1; it != in_block_sem->end(); ++it)
+      x = it->forward(x);
+    sem = in_block_sem_3(in_block_sem_2(in_block_sem_1(x)));
     out.sem_logits = fc_SEM(dropout(pool(sem)));
   }
   if (mode == BranchMode::kBoth) {

@@ -17,6 +17,7 @@
 #include <torch/torch.h>
 
 #include "models/resnet.h"
+#include "models/semantic_map.h"
 
 namespace scenery::models {
 
@@ -61,7 +62,8 @@ class SASceneNetImpl : public torch::nn::Module {
   explicit SASceneNetImpl(const SASceneOptions& options);
   // Inputs of at least 160 px: the unpadded fusion convs need a 5x5 layer4 map
   // (the authors train and test at 224).
-  SASceneOutput forward(const torch::Tensor& image, const torch::Tensor& semantic,
+  // `semantic`: dense [N,152,H,W] or slots (models/semantic_map.h), same result.
+  SASceneOutput forward(const torch::Tensor& image, const SemanticMap& semantic,
                         BranchMode mode = BranchMode::kBoth);
 
   torch::nn::Sequential in_block{nullptr};

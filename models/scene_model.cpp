@@ -29,7 +29,7 @@ SceneModel::SceneModel(std::string arch, ModelKind kind, int64_t num_classes,
       forward_(std::move(forward)),
       head_prefixes_(std::move(head_prefixes)) {}
 
-ModelOutput SceneModel::forward(const torch::Tensor& images, const torch::Tensor& semantic,
+ModelOutput SceneModel::forward(const torch::Tensor& images, const SemanticMap& semantic,
                                 Branches branches) {
   if (kind_ == ModelKind::kTwoBranch && branches != Branches::kRgbOnly && !semantic.defined()) {
     throw ModelError(fmt::format("{} needs a semantic map ({} channels) besides the images", arch_,

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "models/semantic_map.h"
+
 namespace scenery::models {
 
 enum class ModelKind {
@@ -32,7 +34,7 @@ enum class Branches { kBoth, kRgbOnly, kSemanticOnly };
 class SceneModel {
  public:
   using ForwardFn = std::function<ModelOutput(const torch::Tensor& images,
-                                              const torch::Tensor& semantic, Branches branches)>;
+                                              const SemanticMap& semantic, Branches branches)>;
 
   SceneModel(std::string arch, ModelKind kind, int64_t num_classes,
              std::shared_ptr<torch::nn::Module> module, ForwardFn forward,
@@ -45,7 +47,7 @@ class SceneModel {
   int64_t semantic_channels() const { return semantic_channels_; }
 
   // Throws ModelError when a two-branch model lacks the semantic map it needs.
-  ModelOutput forward(const torch::Tensor& images, const torch::Tensor& semantic = {},
+  ModelOutput forward(const torch::Tensor& images, const SemanticMap& semantic = {},
                       Branches branches = Branches::kBoth);
 
   torch::nn::Module& module() { return *module_; }

@@ -67,8 +67,12 @@ void add_train_options(Config& c) {
   c.add<double>("train.sem_weight", 1.0,
                 "two-branch: weight of the semantic auxiliary head's loss");
   c.add<std::string>("train.semantic_source", "auto",
-                     "two-branch input: masks (ADE20K annotations), top3 (precomputed PNGs), "
-                     "auto (top3 when the dataset has them)");
+                     "two-branch input: top3 (precomputed PNG pairs), masks (ADE20K "
+                     "annotations), parsing (computed by train.semantic_checkpoint) or auto "
+                     "(the first of these the data and options allow)");
+  c.add<std::string>("train.semantic_checkpoint", "",
+                     "two-branch input: a scene-parsing checkpoint (parsing_*) whose top-3 "
+                     "maps are computed on the fly from each training image");
   c.add<bool>("train.drop_last", true,
               "drop the last incomplete batch (a batch of 1 breaks BatchNorm)");
 

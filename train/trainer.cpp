@@ -11,6 +11,7 @@
 #include "core/progress.h"
 #include "data/catalog_readers.h"
 #include "data/loader.h"
+#include "eval/semantic_provider.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "train/hardware.h"
@@ -42,7 +43,6 @@ struct Settings {
   std::string best_metric;
   std::string val_split;
   bool drop_last = true;
-  std::string semantic_source;
   LossOptions loss;
 };
 
@@ -56,7 +56,6 @@ Settings read_settings(const Config& c, ModelKind kind) {
   s.clip = c.get<double>("train.clip_grad_norm");
   s.val_split = c.get<std::string>("train.val_split");
   s.drop_last = c.get<bool>("train.drop_last");
-  s.semantic_source = c.get<std::string>("train.semantic_source");
   s.loss.label_smoothing = c.get<double>("train.label_smoothing");
   s.loss.aux_weight = c.get<double>("train.aux_weight");
   s.loss.rgb_weight = c.get<double>("train.rgb_weight");
@@ -69,10 +68,6 @@ Settings read_settings(const Config& c, ModelKind kind) {
   if (s.accumulate < 1) throw ConfigError("train.accumulate must be >= 1");
   if (s.loss.label_smoothing < 0 || s.loss.label_smoothing >= 1) {
     throw ConfigError("train.label_smoothing must be in [0, 1)");
-  }
-  if (s.semantic_source != "auto" && s.semantic_source != "masks" && s.semantic_source != "top3") {
-    throw ConfigError(fmt::format("train.semantic_source: expected auto, masks or top3, got '{}'",
-                                  s.semantic_source));
   }
   const bool parsing = kind == ModelKind::kParsing;
   s.best_metric = c.get<std::string>("train.best_metric");
@@ -92,21 +87,28 @@ Settings read_settings(const Config& c, ModelKind kind) {
   return s;
 }
 
-data::SemanticSource semantic_source(const Settings& s, const data::Catalog& catalog) {
-  if (s.semantic_source == "masks") return data::SemanticSource::kMasks;
-  if (s.semantic_source == "top3") return data::SemanticSource::kTop3;
-  return catalog.has_semantic_maps() ? data::SemanticSource::kTop3 : data::SemanticSource::kMasks;
-}
+// How one split is loaded, and where the two-branch net's semantic maps come from.
+struct LoaderPlan {
+  data::LoaderOptions options;
+  eval::SemanticProvider semantic;
+};
 
-data::LoaderOptions loader_options(const Config& c, bool train, ModelKind kind, const Settings& s,
-                                   const data::Catalog& catalog, const Hardware& hw) {
-  auto o = data::loader_options_from_config(c, train);
+LoaderPlan loader_plan(const Config& c, bool train, ModelKind kind, const Settings& s,
+                       const data::Catalog& catalog, const Hardware& hw) {
+  LoaderPlan plan;
+  auto& o = plan.options;
+  o = data::loader_options_from_config(c, train);
   o.drop_last = train && s.drop_last;
   o.channels_last = hw.channels_last;
   o.pin_memory = hw.device.is_cuda();
   o.load_masks = kind == ModelKind::kParsing;
-  if (kind == ModelKind::kTwoBranch) o.semantic = semantic_source(s, catalog);
-  return o;
+  if (kind == ModelKind::kTwoBranch) {
+    plan.semantic = eval::resolve_semantic_input(
+        "train.semantic_source", c.get<std::string>("train.semantic_source"),
+        "train.semantic_checkpoint", c.get<std::string>("train.semantic_checkpoint"), catalog, o,
+        hw.device);
+  }
+  return plan;
 }
 
 // The class count the data implies, checked against model.num_classes.
@@ -176,7 +178,8 @@ TrainResult run_training(const Config& c) {
               pos.epoch + 1, pos.position, pos.iteration);
   }
 
-  const auto train_options = loader_options(c, true, kind, s, train_catalog, hw);
+  const LoaderPlan train_plan = loader_plan(c, true, kind, s, train_catalog, hw);
+  const auto& train_options = train_plan.options;
   data::Loader train_loader(train_catalog, train_options);
   const int64_t num_batches = train_loader.num_batches();
   if (num_batches < 1) {
@@ -185,8 +188,10 @@ TrainResult run_training(const Config& c) {
                                  s.drop_last ? " (train.drop_last = true)" : ""));
   }
   std::optional<data::Loader> val_loader;
+  std::optional<LoaderPlan> val_plan;
   if (val_catalog) {
-    val_loader.emplace(*val_catalog, loader_options(c, false, kind, s, *val_catalog, hw));
+    val_plan = loader_plan(c, false, kind, s, *val_catalog, hw);
+    val_loader.emplace(*val_catalog, val_plan->options);
   }
   const int64_t steps_per_epoch = (num_batches + s.accumulate - 1) / s.accumulate;
   const LrSchedule schedule(schedule_options, steps_per_epoch);
@@ -283,7 +288,8 @@ TrainResult run_training(const Config& c) {
       models::ModelOutput out;
       {
         AutocastScope autocast(hw);
-        out = model.forward(to_device(batch->images, hw), to_device(batch->semantic, hw));
+        const auto images = to_device(batch->images, hw);
+        out = model.forward(images, train_plan.semantic(*batch, images));
       }
       const auto& target = kind == ModelKind::kParsing ? batch->masks : batch->labels;
       const torch::Tensor loss = training_loss(kind, out, to_device(target, hw), s.loss);
@@ -325,7 +331,8 @@ TrainResult run_training(const Config& c) {
     if (validate_now) {
       if (should_stop()) return interrupt();
       val_loader->start_epoch(0);
-      metrics = validate(model, *val_loader, hw, [] { return stop_requested(); });
+      metrics = validate(model, *val_loader, val_plan->semantic, hw,
+                         [] { return stop_requested(); });
       if (!metrics) return interrupt();
       result.last_metrics = *metrics;
       const double value = metrics->at(s.best_metric);

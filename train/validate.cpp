@@ -7,7 +7,8 @@
 
 namespace scenery::train {
 
-std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader, const Hardware& hw,
+std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
+                                const eval::SemanticProvider& semantic, const Hardware& hw,
                                 const std::function<bool()>& should_stop) {
   const bool parsing = model.kind() == models::ModelKind::kParsing;
   const int64_t top5 = std::min<int64_t>(5, model.num_classes());
@@ -25,7 +26,8 @@ std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
     models::ModelOutput out;
     {
       AutocastScope autocast(hw);
-      out = model.forward(to_device(batch->images, hw), to_device(batch->semantic, hw));
+      const auto images = to_device(batch->images, hw);
+      out = model.forward(images, semantic(*batch, images));
     }
     if (parsing) {
       const auto prediction = out.logits.argmax(1).add(1).to(torch::kCPU, torch::kUInt8);

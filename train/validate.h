@@ -11,6 +11,7 @@
 #include <string>
 
 #include "data/loader.h"
+#include "eval/semantic_provider.h"
 #include "models/scene_model.h"
 #include "train/hardware.h"
 
@@ -21,7 +22,8 @@ using Metrics = std::map<std::string, double>;
 
 // Runs one pass over `loader` (already started) in eval mode and restores
 // training mode. Returns nullopt when `should_stop` turned true midway.
-std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader, const Hardware& hw,
+std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
+                                const eval::SemanticProvider& semantic, const Hardware& hw,
                                 const std::function<bool()>& should_stop);
 
 }  // namespace scenery::train

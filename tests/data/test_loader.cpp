@@ -96,8 +96,12 @@ void expect_same(const std::vector<Batch>& a, const std::vector<Batch>& b) {
     if (a[i].masks.defined()) {
       EXPECT_TRUE(torch::equal(a[i].masks, b[i].masks));
     }
-    if (a[i].semantic.defined()) {
-      EXPECT_TRUE(torch::equal(a[i].semantic, b[i].semantic));
+    EXPECT_EQ(a[i].semantic_channels.defined(), b[i].semantic_channels.defined());
+    if (a[i].semantic_channels.defined()) {
+      EXPECT_TRUE(torch::equal(a[i].semantic_channels, b[i].semantic_channels));
+    }
+    if (a[i].semantic_scores.defined()) {
+      EXPECT_TRUE(torch::equal(a[i].semantic_scores, b[i].semantic_scores));
     }
   }
 }
@@ -131,7 +135,8 @@ TEST(Loader, KnownNumberOfBatchesShapesLabelsAndIndices) {
     EXPECT_EQ(b.labels.dtype(), torch::kInt64);
     EXPECT_EQ(b.indices.dtype(), torch::kInt64);
     EXPECT_FALSE(b.masks.defined());
-    EXPECT_FALSE(b.semantic.defined());
+    EXPECT_FALSE(b.semantic_channels.defined());
+    EXPECT_FALSE(b.semantic_scores.defined());
     for (int64_t i = 0; i < b.size(); ++i) {
       const int64_t idx = b.indices[i].item<int64_t>();
       EXPECT_EQ(b.labels[i].item<int64_t>(), idx % 5);
@@ -367,7 +372,12 @@ TEST(Loader, MasksAndSemanticMapsFollowTheImageGeometry) {
       for (const auto& b : drain(l)) {
         ASSERT_EQ(b.masks.sizes(), (std::vector<int64_t>{b.size(), 32, 32}));
         ASSERT_EQ(b.masks.dtype(), torch::kInt64);
-        ASSERT_EQ(b.semantic.sizes(), (std::vector<int64_t>{b.size(), 152, 32, 32}));
+        const int64_t slots = source == SemanticSource::kTop3 ? 3 : 1;
+        ASSERT_EQ(b.semantic_channels.sizes(), (std::vector<int64_t>{b.size(), slots, 32, 32}));
+        ASSERT_EQ(b.semantic_channels.dtype(), torch::kUInt8);
+        EXPECT_EQ(b.semantic_scores.defined(), source == SemanticSource::kTop3);
+        const auto semantic = semantic_slots_to_dense(b.semantic_channels, b.semantic_scores);
+        ASSERT_EQ(semantic.sizes(), (std::vector<int64_t>{b.size(), 152, 32, 32}));
         // Undo Normalize on the red channel: grey level = label * 40.
         const auto red = (b.images.select(1, 0) * 0.229f + 0.485f) * 255.0f;
         const auto expected = b.masks.to(torch::kFloat32) * 40.0f;
@@ -385,14 +395,14 @@ TEST(Loader, MasksAndSemanticMapsFollowTheImageGeometry) {
         checked += static_cast<int>(diff.numel());
         EXPECT_LT(diff.max().item<float>(), 1.5f);
         if (source == SemanticSource::kMasks) {
-          EXPECT_TRUE(torch::equal(b.semantic.argmax(1), b.masks));
-          EXPECT_TRUE(torch::equal(b.semantic.sum(1), torch::ones({b.size(), 32, 32})));
+          EXPECT_TRUE(torch::equal(semantic.argmax(1), b.masks));
+          EXPECT_TRUE(torch::equal(semantic.sum(1), torch::ones({b.size(), 32, 32})));
         } else {
           // Rank 1 (file R) = class 9 -> channel 10 with score 0; rank 2 = class 0 ->
           // channel 1 with 0.2; rank 3 = mask - 1 -> channel mask with 0.8.
-          EXPECT_TRUE(torch::equal(b.semantic.argmax(1), b.masks));
+          EXPECT_TRUE(torch::equal(semantic.argmax(1), b.masks));
           const auto wall = 0.2f + 0.8f * (b.masks == 1).to(torch::kFloat32);
-          EXPECT_TRUE(torch::allclose(b.semantic.select(1, 1), wall));
+          EXPECT_TRUE(torch::allclose(semantic.select(1, 1), wall));
         }
       }
       EXPECT_GT(checked, 1000);
