@@ -105,6 +105,33 @@ TEST(Evaluator, PlacesReportAndSubmissionAgreeWithTheScorer) {
   EXPECT_EQ(read_text(dir / "test" / "results.json").find("\"metrics\""), std::string::npos);
 }
 
+TEST(Evaluator, TwoBranchOnPlacesTakesItsSemanticMapsFromAParsingCheckpoint) {
+  TempDir dir;
+  write_synth("places365", dir / "places", 4, 1, 64);
+  torch::manual_seed(0);
+  models::CheckpointMeta meta;
+  meta.input_size = 144;
+  models::save_checkpoint(dir / "two.ckpt", models::create_model("sascene_resnet18", 4), meta);
+  models::save_checkpoint(dir / "parser.ckpt",
+                          models::create_model("parsing_resnet18dilated_ppm", 150), {});
+  const std::string common = fmt::format(
+      " --data.dataset places365 --data.root {} --data.split val --data.resize 160 "
+      "--data.batch_size 4 --eval.checkpoint {} --eval.out {} ",
+      (dir / "places").string(), (dir / "two.ckpt").string(), (dir / "out").string());
+  // No annotations, no top-3 maps and no parser: the error names the option to set.
+  const auto refused = run_command(tool_path("scenery-eval") + " run" + common);
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("eval.semantic_checkpoint"), std::string::npos) << refused.output;
+
+  const auto ran = run_command(tool_path("scenery-eval") + " run" + common +
+                               "--eval.semantic_checkpoint " + (dir / "parser.ckpt").string());
+  ASSERT_EQ(ran.exit_code, 0) << ran.output;
+  const std::string json = read_text(dir / "out" / "results.json");
+  EXPECT_NE(json.find("\"semantic\": \"parsing "), std::string::npos) << json;
+  EXPECT_EQ(static_cast<size_t>(json_number(json, "images")),
+            open_split("places365", dir / "places", "val").size());
+}
+
 TEST(Evaluator, TenCropAveragesTheLogitsOfTenCrops) {
   TempDir dir;
   write_synth("places365", dir / "places", 5, 1, 64);

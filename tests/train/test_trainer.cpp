@@ -165,6 +165,37 @@ TEST(Trainer, TwoBranchTrainsOnAde20kSceneLabelsFromMasks) {
   EXPECT_TRUE(result.last_metrics.count("mca"));
 }
 
+TEST(Trainer, TwoBranchTrainsOnImagesWithoutMapsUsingAParsingCheckpoint) {
+  TempDir dir;
+  make_dataset("places365", dir / "places", 3, 4, 64);
+  // Any parsing network will do to exercise the path; a trained one gives useful maps.
+  torch::manual_seed(1);
+  const auto parser = models::create_model("parsing_resnet18dilated_ppm", 150);
+  models::save_checkpoint(dir / "parser.ckpt", parser, {});
+  const auto args = with(tiny_args(dir / "places", dir / "run", 3),
+                         {"--model.arch", "sascene_resnet18", "--train.epochs", "1",
+                          "--data.image_size", "144", "--data.resize", "160",
+                          "--data.batch_size", "4"});
+  // Places365 has neither annotations nor top-3 maps: without a parser, a clear error.
+  try {
+    train(args);
+    FAIL() << "trained a two-branch net without semantic maps";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.semantic_checkpoint"), std::string::npos)
+        << e.what();
+  }
+  const auto result = train(
+      with(args, {"--train.semantic_checkpoint", (dir / "parser.ckpt").string()}));
+  EXPECT_EQ(result.epochs_done, 1);
+  EXPECT_TRUE(result.last_metrics.count("top1"));
+  // A classifier is not a parser.
+  models::save_checkpoint(dir / "classifier.ckpt", models::create_model("resnet18", 3), {});
+  EXPECT_THROW(
+      train(with(args, {"--train.semantic_checkpoint", (dir / "classifier.ckpt").string(),
+                        "--train.run_dir", (dir / "run2").string()})),
+      CheckpointError);
+}
+
 TEST(Trainer, ParsingTrainsWithPolyScheduleAndReportsMiou) {
   TempDir dir;
   make_dataset("ade20k", dir / "ade", 3, 4, 64);
