@@ -77,10 +77,13 @@ void BM_StepOnly(benchmark::State& state) {
   const auto labels = torch::randint(kClasses, {kBatch}, torch::kLong);
   // The two-branch net's semantic input, a one-hot map of 150 + 2 channels:
   // as the loader hands it out (slots, range(2) = 0) or dense (range(2) = 1).
+  // Regions of 8x8 pixels share a class, as objects in real maps do.
   models::SemanticMap semantic;
   const bool dense = state.range(2) != 0;
   if (model.kind() == models::ModelKind::kTwoBranch) {
-    const auto channels = torch::randint(152, {kBatch, 1, size, size}, torch::kLong);
+    const auto channels = torch::randint(152, {kBatch, 1, size / 8, size / 8}, torch::kLong)
+                              .repeat_interleave(8, 2)
+                              .repeat_interleave(8, 3);
     semantic = dense ? models::SemanticMap::from_slots(channels).to_dense(152)
                      : models::SemanticMap::from_slots(channels.to(torch::kUInt8));
   }

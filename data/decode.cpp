@@ -7,6 +7,7 @@
 
 #include <jpeglib.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <fstream>
 #include <system_error>
@@ -113,6 +114,51 @@ JpegResult decode_jpeg_rgb(const std::vector<uint8_t>& bytes, JpegError* err, cv
   return JpegResult::kOk;
 }
 
+// Region decoding in two phases, each arming its own setjmp (libjpeg errors
+// longjmp back into whichever phase is running), so the caller can choose the
+// region from the header's size in between. Only POD state lives in these
+// frames.
+JpegResult read_jpeg_header(jpeg_decompress_struct* cinfo, const std::vector<uint8_t>& bytes,
+                            JpegError* err) {
+  cinfo->err = jpeg_std_error(&err->mgr);
+  err->mgr.error_exit = jpeg_error_exit;
+  err->mgr.output_message = jpeg_silent;
+  if (setjmp(err->jump)) return JpegResult::kError;
+  jpeg_create_decompress(cinfo);
+  jpeg_mem_src(cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(cinfo, TRUE);
+  if (cinfo->num_components != 3 ||
+      (cinfo->jpeg_color_space != JCS_YCbCr && cinfo->jpeg_color_space != JCS_RGB))
+    return JpegResult::kNotRgb;
+  return JpegResult::kOk;
+}
+
+// Decodes rows and iMCU columns covering `want` plus a margin into `out`,
+// whose top-left pixel is `origin` in the full image. The margin keeps the
+// chroma upsampler's neighbours inside what is decoded, so the pixels of
+// `want` equal a full decode's (tested); rows below the region are never
+// decoded and rows above are only entropy-decoded (jpeg_skip_scanlines).
+JpegResult decode_jpeg_region(jpeg_decompress_struct* cinfo, JpegError* err, cv::Rect want,
+                              cv::Mat* out, cv::Point* origin) {
+  if (setjmp(err->jump)) return JpegResult::kError;
+  constexpr int kMargin = 16;  // one iMCU of 4:2:0 data
+  cinfo->out_color_space = JCS_RGB;
+  jpeg_start_decompress(cinfo);
+  const int W = static_cast<int>(cinfo->output_width), H = static_cast<int>(cinfo->output_height);
+  const int x0 = std::max(0, want.x - kMargin), x1 = std::min(W, want.x + want.width + kMargin);
+  const int y0 = std::max(0, want.y - kMargin), y1 = std::min(H, want.y + want.height + kMargin);
+  JDIMENSION xoffset = static_cast<JDIMENSION>(x0), width = static_cast<JDIMENSION>(x1 - x0);
+  if (x0 > 0 || x1 < W) jpeg_crop_scanline(cinfo, &xoffset, &width);  // widened to iMCUs
+  if (y0 > 0) jpeg_skip_scanlines(cinfo, static_cast<JDIMENSION>(y0));
+  out->create(y1 - y0, static_cast<int>(cinfo->output_width), CV_8UC3);
+  while (static_cast<int>(cinfo->output_scanline) < y1) {
+    JSAMPROW row = out->ptr<uint8_t>(static_cast<int>(cinfo->output_scanline) - y0);
+    jpeg_read_scanlines(cinfo, &row, 1);
+  }
+  *origin = {static_cast<int>(xoffset), y0};
+  return JpegResult::kOk;  // the caller aborts the rest (jpeg_destroy_decompress)
+}
+
 // IMREAD_UNCHANGED keeps depth and alpha; the conversion happens here, where
 // each case is explicit.
 cv::Mat decode_unchanged(const std::vector<uint8_t>& bytes, const std::string& name) {
@@ -187,6 +233,46 @@ cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& n
 
 cv::Mat decode_rgb(const fs::path& file) {
   return decode_rgb_bytes(read_bytes(file), file.string());
+}
+
+PartialImage decode_rgb_region(const fs::path& file,
+                               const std::function<cv::Rect(cv::Size)>& choose) {
+  const auto bytes = read_bytes(file);
+  const std::string name = file.string();
+  if (is_jpeg(bytes)) {
+    if (!jpeg_has_end_marker(bytes))
+      fail(name, "truncated or corrupt JPEG (no end-of-image marker after the last scan)");
+    JpegError err;
+    jpeg_decompress_struct cinfo;
+    const JpegResult header = read_jpeg_header(&cinfo, bytes, &err);
+    if (header == JpegResult::kOk) {
+      PartialImage part;
+      part.full = {static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height)};
+      cv::Rect want;
+      try {
+        want = choose(part.full);
+      } catch (...) {
+        jpeg_destroy_decompress(&cinfo);
+        throw;
+      }
+      if ((want & cv::Rect({0, 0}, part.full)) != want) {
+        jpeg_destroy_decompress(&cinfo);
+        fail(name, fmt::format("region {}x{}+{}+{} outside the {}x{} image", want.width,
+                               want.height, want.x, want.y, part.full.width, part.full.height));
+      }
+      const JpegResult r = decode_jpeg_region(&cinfo, &err, want, &part.pixels, &part.origin);
+      jpeg_destroy_decompress(&cinfo);
+      if (r == JpegResult::kError) fail(name, std::string("corrupt JPEG: ") + err.message);
+      return part;
+    }
+    jpeg_destroy_decompress(&cinfo);
+    if (header == JpegResult::kError) fail(name, std::string("corrupt JPEG: ") + err.message);
+  }
+  PartialImage whole;
+  whole.pixels = decode_rgb_bytes(bytes, name);
+  whole.full = whole.pixels.size();
+  choose(whole.full);
+  return whole;
 }
 
 cv::Mat decode_label_png(const fs::path& file) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,24 @@ cv::Mat decode_rgb(const std::filesystem::path& file);
 
 // The same from bytes already in memory; `name` is only used in errors.
 cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& name);
+
+// Part of a decoded image: `pixels` sit at `origin` in the full image of
+// size `full`.
+struct PartialImage {
+  cv::Mat pixels;
+  cv::Point origin{0, 0};
+  cv::Size full;
+  // The full image's rectangle `r` (must lie within what was decoded).
+  cv::Mat region(const cv::Rect& r) const { return pixels(r - origin); }
+};
+
+// Decodes what a crop needs: `choose` gets the image's size and returns the
+// rectangle wanted. Ordinary colour JPEGs are decoded only around it (rows
+// below it are not decoded at all, rows above only entropy-decoded), with
+// pixels identical to decode_rgb's; other files are decoded whole. Same
+// errors as decode_rgb.
+PartialImage decode_rgb_region(const std::filesystem::path& file,
+                               const std::function<cv::Rect(cv::Size)>& choose);
 
 // Decodes an annotation PNG as raw 8-bit single-channel labels, no conversion
 // (ADE20K: 0 = other, 1..150 = classes). Throws DataError naming the file if

@@ -134,7 +134,20 @@ struct Loader::Worker {
   void load(int64_t index, int64_t epoch, const Slots& s, int64_t k) const {
     const Sample sample = catalog.at(static_cast<size_t>(index));
     Views v;
-    v.image = decode_rgb(sample.image);
+    // Training decodes only the random crop's neighbourhood of a JPEG (the
+    // geometry is drawn from the header's size); same pixels, less work.
+    PartialImage decoded;
+    TrainGeometry g;
+    if (o.mode == LoaderMode::kTrain) {
+      Rng rng = Rng::for_sample(o.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
+      decoded = decode_rgb_region(sample.image, [&](cv::Size size) {
+        g = sample_train_geometry(size, o.train, rng);
+        return g.box.rect();
+      });
+    } else {
+      decoded.pixels = decode_rgb(sample.image);
+      decoded.full = decoded.pixels.size();
+    }
     const bool need_mask = o.load_masks || o.semantic == SemanticSource::kMasks;
     if (need_mask) {
       if (sample.mask.empty())
@@ -152,9 +165,10 @@ struct Loader::Worker {
     for (const auto& [m, path] :
          {std::pair{&v.mask, &sample.mask}, std::pair{&v.sem_classes, &sample.semantic_classes},
           std::pair{&v.sem_scores, &sample.semantic_scores}})
-      if (!m->empty() && m->size() != v.image.size())
+      if (!m->empty() && m->size() != decoded.full)
         throw DataError(fmt::format("{}: {}x{} but its image {} is {}x{}", path->string(), m->cols,
-                                    m->rows, sample.image.string(), v.image.cols, v.image.rows));
+                                    m->rows, sample.image.string(), decoded.full.width,
+                                    decoded.full.height));
 
     float* image_dst = s.image_ptr + k * s.image_stride;
     const int S = output_size(o);
@@ -162,11 +176,10 @@ struct Loader::Worker {
     bool mirror = false;
     Views geo;  // mask / semantic views after the same geometry
     if (o.mode == LoaderMode::kTrain) {
-      Rng rng = Rng::for_sample(o.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
-      const TrainGeometry g = sample_train_geometry(v.image.size(), o.train, rng);
-      image = crop_resize(v.image, g.box, {S, S});  // resamples only the crop region
+      const cv::Mat region = decoded.region(g.box.rect());
+      image = crop_resize(region, {0, 0, region.cols, region.rows}, {S, S});
       if (g.jitter.brightness != 1 || g.jitter.contrast != 1 || g.jitter.saturation != 1) {
-        if (image.data == v.image.data) image = image.clone();
+        if (image.data == region.data) image = image.clone();
         apply_jitter(image, g.jitter);
       }
       mirror = g.flip;  // folded into normalize_into: no flipped copy of the image
@@ -181,18 +194,18 @@ struct Loader::Worker {
     } else if (o.mode == LoaderMode::kEval) {
       // eval_transform without its defensive copies: the centre crop stays a
       // view into the resized image (for 256x256 Places images, of the decoded one).
-      const cv::Size rs = resized_size(v.image.size(), o.eval.resize);
+      const cv::Size rs = resized_size(decoded.full, o.eval.resize);
       const cv::Rect box = center_crop_box(rs, o.eval.crop).rect();
       auto follow = [&](const cv::Mat& m, Interp interp) {
         if (m.empty()) return cv::Mat();
         return crop_resize(m, {0, 0, m.cols, m.rows}, rs, interp)(box);
       };
-      image = follow(v.image, Interp::kAuto);
+      image = follow(decoded.pixels, Interp::kAuto);
       geo.mask = follow(v.mask, Interp::kNearest);
       geo.sem_classes = follow(v.sem_classes, Interp::kNearest);
       geo.sem_scores = follow(v.sem_scores, Interp::kNearest);
     } else {
-      const auto crops = ten_crop(v.image, o.eval);
+      const auto crops = ten_crop(decoded.pixels, o.eval);
       for (int c = 0; c < 10; ++c)
         normalize_into(crops[c], o.normalize, image_dst + c * 3 * S * S, false, false);
     }

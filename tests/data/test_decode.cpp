@@ -5,6 +5,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <jpeglib.h>
+
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -181,6 +184,105 @@ TEST(DecodeRgb, CmykJpegMatchesPil) {
   EXPECT_NEAR(p[0], 255, 2);
   EXPECT_NEAR(p[1], 0, 2);
   EXPECT_NEAR(p[2], 0, 2);
+}
+
+// Writes an RGB image as a JPEG with the given luma sampling factors (2x2 =
+// 4:2:0, 2x1 = 4:2:2, 1x1 = 4:4:4) through libjpeg itself: OpenCV 4.6 cannot
+// choose them.
+void write_jpeg(const fs::path& file, const cv::Mat& rgb, int h, int v, bool progressive) {
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error(&err);
+  jpeg_create_compress(&cinfo);
+  FILE* out = std::fopen(file.c_str(), "wb");
+  ASSERT_NE(out, nullptr);
+  jpeg_stdio_dest(&cinfo, out);
+  cinfo.image_width = static_cast<JDIMENSION>(rgb.cols);
+  cinfo.image_height = static_cast<JDIMENSION>(rgb.rows);
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, 85, TRUE);
+  cinfo.comp_info[0].h_samp_factor = h;
+  cinfo.comp_info[0].v_samp_factor = v;
+  if (progressive) jpeg_simple_progression(&cinfo);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<uint8_t*>(rgb.ptr<uint8_t>(static_cast<int>(cinfo.next_scanline)));
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  std::fclose(out);
+}
+
+TEST(DecodeRgbRegion, JpegRegionsHoldExactlyTheFullDecodesPixels) {
+  TempDir dir;
+  cv::Mat img(251, 333, CV_8UC3);  // odd sizes: partial iMCUs on both edges
+  cv::randu(img, 0, 255);
+  cv::GaussianBlur(img, img, {0, 0}, 2.0);  // photo-like, so chroma upsampling matters
+  cv::RNG rng(7);
+  struct Encoding {
+    const char* name;
+    int h, v;
+    bool progressive;
+  };
+  const Encoding encodings[] = {
+      {"4:2:0", 2, 2, false}, {"4:2:2", 2, 1, false}, {"4:4:4", 1, 1, false},
+      {"4:2:0 progressive", 2, 2, true}, {"4:4:0", 1, 2, false}};
+  for (const auto& e : encodings) {
+    const fs::path file = dir / "img.jpg";
+    write_jpeg(file, img, e.h, e.v, e.progressive);
+    const cv::Mat full = decode_rgb(file);
+    for (int trial = 0; trial < 60; ++trial) {
+      // Random boxes, plus ones touching every edge and the whole image.
+      cv::Rect want;
+      if (trial == 0) {
+        want = {0, 0, full.cols, full.rows};
+      } else if (trial < 5) {
+        const int w = rng.uniform(1, 60), h = rng.uniform(1, 60);
+        want = {trial % 2 ? 0 : full.cols - w, trial < 3 ? 0 : full.rows - h, w, h};
+      } else {
+        const int w = rng.uniform(1, full.cols + 1), h = rng.uniform(1, full.rows + 1);
+        want = {rng.uniform(0, full.cols - w + 1), rng.uniform(0, full.rows - h + 1), w, h};
+      }
+      const auto part = decode_rgb_region(file, [&](cv::Size size) {
+        EXPECT_EQ(size, full.size());
+        return want;
+      });
+      EXPECT_EQ(part.full, full.size());
+      ASSERT_EQ(cv::norm(part.region(want), full(want), cv::NORM_INF), 0)
+          << e.name << " region " << want;
+      // Less than the whole image is decoded when the box is small.
+      if (want.area() * 4 < full.size().area()) {
+        EXPECT_LT(part.pixels.total(), full.total());
+      }
+    }
+  }
+}
+
+TEST(DecodeRgbRegion, OtherFormatsAndBadFilesBehaveAsDecodeRgb) {
+  TempDir dir;
+  cv::Mat img(40, 50, CV_8UC3);
+  cv::randu(img, 0, 255);
+  cv::imwrite((dir / "a.png").string(), img);
+  const auto part = decode_rgb_region(dir / "a.png", [](cv::Size s) {
+    return cv::Rect(5, 5, s.width - 10, s.height - 10);
+  });
+  EXPECT_EQ(part.origin, cv::Point(0, 0));
+  EXPECT_EQ(cv::norm(part.pixels, decode_rgb(dir / "a.png"), cv::NORM_INF), 0);
+  cv::imwrite((dir / "full.jpg").string(), img);
+  auto bytes = read_bytes(dir / "full.jpg");
+  bytes.resize(bytes.size() / 2);
+  write_bytes(dir / "half.jpg", bytes);
+  auto whole = [](cv::Size s) { return cv::Rect({0, 0}, s); };
+  expect_data_error([&] { decode_rgb_region(dir / "half.jpg", whole); }, dir / "half.jpg",
+                    "truncated");
+  expect_data_error([&] { decode_rgb_region(dir / "gone.jpg", whole); }, dir / "gone.jpg",
+                    "missing");
+  expect_data_error(
+      [&] { decode_rgb_region(dir / "full.jpg", [](cv::Size) { return cv::Rect(0, 0, 99, 9); }); },
+      dir / "full.jpg", "outside");
 }
 
 TEST(DecodeRgb, TruncatedJpegIsADataErrorNamingTheFile) {
