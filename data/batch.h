@@ -9,7 +9,8 @@ namespace scenery::data {
 
 struct Batch {
   // float32 [B,3,H,W], ImageNet-normalised (channels-last strides when asked);
-  // ten-crop mode: [B,10,3,H,W] in torchvision TenCrop order.
+  // ten-crop mode: [B,10,3,H,W] in torchvision TenCrop order. uint8 pixels of
+  // the same shape with LoaderOptions::uint8_images (see normalize_batch).
   torch::Tensor images;
   torch::Tensor labels;    // int64 [B]; -1 for unlabelled samples
   torch::Tensor masks;     // int64 [B,H,W] raw annotation values, or undefined

@@ -54,7 +54,8 @@ int output_size(const LoaderOptions& o) {
 // Tensors of one batch, allocated once, filled in place by the workers.
 struct Slots {
   torch::Tensor images, labels, masks, sem_channels, sem_scores, indices;
-  float* image_ptr = nullptr;
+  float* image_ptr = nullptr;  // float images
+  uint8_t* pixel_ptr = nullptr;  // uint8 images
   int64_t* mask_ptr = nullptr;
   uint8_t* sem_channel_ptr = nullptr;
   float* sem_score_ptr = nullptr;
@@ -98,17 +99,20 @@ struct Loader::Worker {
     auto opts = torch::TensorOptions().dtype(torch::kFloat32);
     if (o.pin_memory && compat::cuda_available()) opts = opts.pinned_memory(true);
     Slots s;
+    const auto image_opts = o.uint8_images ? opts.dtype(torch::kUInt8) : opts;
     if (o.mode == LoaderMode::kTenCrop) {
-      s.images = torch::empty({n, 10, 3, S, S}, opts);
+      s.images = torch::empty({n, 10, 3, S, S}, image_opts);
       s.image_stride = 10 * 3 * S * S;
     } else {
-      s.images =
-          o.channels_last
-              ? torch::empty({n, 3, S, S}, opts.memory_format(torch::MemoryFormat::ChannelsLast))
-              : torch::empty({n, 3, S, S}, opts);
+      s.images = o.channels_last ? torch::empty({n, 3, S, S}, image_opts.memory_format(
+                                                                  torch::MemoryFormat::ChannelsLast))
+                                 : torch::empty({n, 3, S, S}, image_opts);
       s.image_stride = 3 * S * S;
     }
-    s.image_ptr = s.images.data_ptr<float>();
+    if (o.uint8_images)
+      s.pixel_ptr = s.images.data_ptr<uint8_t>();
+    else
+      s.image_ptr = s.images.data_ptr<float>();
     if (o.load_masks) {
       s.masks = torch::empty({n, S, S}, opts.dtype(torch::kInt64));
       s.mask_ptr = s.masks.data_ptr<int64_t>();
@@ -170,7 +174,14 @@ struct Loader::Worker {
                                     m->rows, sample.image.string(), decoded.full.width,
                                     decoded.full.height));
 
-    float* image_dst = s.image_ptr + k * s.image_stride;
+    // Writes one S x S crop into image slot `c` of this sample (ten-crop: c < 10).
+    auto collate = [&](const cv::Mat& crop, int c, bool channels_last, bool flip) {
+      const size_t offset = k * s.image_stride + static_cast<size_t>(c) * 3 * crop.total();
+      if (o.uint8_images)
+        write_rgb8_into(crop, s.pixel_ptr + offset, channels_last, flip);
+      else
+        normalize_into(crop, o.normalize, s.image_ptr + offset, channels_last, flip);
+    };
     const int S = output_size(o);
     cv::Mat image;  // the final S x S RGB crop
     bool mirror = false;
@@ -207,10 +218,9 @@ struct Loader::Worker {
     } else {
       const auto crops = ten_crop(decoded.pixels, o.eval);
       for (int c = 0; c < 10; ++c)
-        normalize_into(crops[c], o.normalize, image_dst + c * 3 * S * S, false, false);
+        collate(crops[c], c, false, false);
     }
-    if (o.mode != LoaderMode::kTenCrop)
-      normalize_into(image, o.normalize, image_dst, o.channels_last, mirror);
+    if (o.mode != LoaderMode::kTenCrop) collate(image, 0, o.channels_last, mirror);
     if (o.load_masks) {
       int64_t* dst = s.mask_ptr + k * s.mask_stride;
       for (int y = 0; y < S; ++y) {

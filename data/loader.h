@@ -76,6 +76,9 @@ struct LoaderOptions {
   EvalTransformParams eval;    // used in kEval / kTenCrop
   NormalizeParams normalize;   // ImageNet mean/std
   bool channels_last = false;  // images with channels-last strides (same shape)
+  // Batch::images as uint8 pixels [B,3,H,W] (ten-crop [B,10,3,H,W]) instead of
+  // normalised floats; the consumer calls normalize_batch (on its device).
+  bool uint8_images = false;
   bool load_masks = false;     // Batch::masks from Sample::mask (transformed with the image)
   SemanticSource semantic = SemanticSource::kNone;
   SemanticClassCoding semantic_coding = SemanticClassCoding::kZeroBased;

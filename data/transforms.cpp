@@ -211,6 +211,39 @@ torch::Tensor to_normalized_tensor(const cv::Mat& rgb8, const NormalizeParams& p
   return chw;
 }
 
+void write_rgb8_into(const cv::Mat& rgb8, uint8_t* dst, bool channels_last, bool mirror) {
+  if (rgb8.type() != CV_8UC3) throw DataError("collate: expected an 8-bit 3-channel RGB image");
+  const int H = rgb8.rows, W = rgb8.cols;
+  if (channels_last) {
+    cv::Mat out(H, W, CV_8UC3, dst);
+    if (mirror)
+      cv::flip(rgb8, out, 1);
+    else
+      rgb8.copyTo(out);
+    return;
+  }
+  cv::Mat src = rgb8;
+  if (mirror) cv::flip(rgb8, src, 1);
+  const size_t plane = static_cast<size_t>(H) * W;
+  std::vector<cv::Mat> planes{cv::Mat(H, W, CV_8UC1, dst), cv::Mat(H, W, CV_8UC1, dst + plane),
+                              cv::Mat(H, W, CV_8UC1, dst + 2 * plane)};
+  cv::split(src, planes);
+}
+
+torch::Tensor normalize_batch(const torch::Tensor& images_u8, const NormalizeParams& p) {
+  if (images_u8.scalar_type() != torch::kUInt8 || images_u8.dim() < 3 ||
+      images_u8.size(-3) != 3) {
+    throw DataError("normalize_batch: expected a uint8 tensor [..., 3, H, W]");
+  }
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(images_u8.device());
+  std::vector<int64_t> shape(static_cast<size_t>(images_u8.dim()), 1);
+  shape[shape.size() - 3] = 3;
+  const auto mean = torch::tensor({p.mean[0], p.mean[1], p.mean[2]}, opts).view(shape);
+  const auto std = torch::tensor({p.std[0], p.std[1], p.std[2]}, opts).view(shape);
+  // ToTensor's div(255), then Normalize's sub_(mean).div_(std): true divisions, in float.
+  return images_u8.to(torch::kFloat32).div_(255.0f).sub_(mean).div_(std);
+}
+
 namespace {
 void check_same_size(const Views& v) {
   for (const cv::Mat* m : {&v.mask, &v.sem_classes, &v.sem_scores})

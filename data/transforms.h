@@ -114,6 +114,17 @@ struct NormalizeParams {
 // float exactly as torchvision's ToTensor + Normalize do (bitwise equal).
 void normalize_into(const cv::Mat& rgb8, const NormalizeParams& p, float* dst,
                     bool channels_last = false, bool mirror = false);
+// The 8-bit pixels themselves into `dst` (CHW, or HWC with channels_last),
+// mirrored if asked: what the loader collates when normalisation is left to
+// the consumer (LoaderOptions::uint8_images).
+void write_rgb8_into(const cv::Mat& rgb8, uint8_t* dst, bool channels_last = false,
+                     bool mirror = false);
+// Normalises a uint8 image batch [..., 3, H, W] as normalize_into does, with
+// the same float operations in the same order (bitwise equal), on the
+// tensor's device and keeping its memory format. Why: uint8 batches are a
+// quarter of the bytes to collate and copy to a GPU, and ATen's vectorised
+// kernels normalise faster than the loader's per-pixel table.
+torch::Tensor normalize_batch(const torch::Tensor& images_u8, const NormalizeParams& p);
 // The same into a fresh float tensor [3,H,W] (strides channels-last if asked).
 torch::Tensor to_normalized_tensor(const cv::Mat& rgb8, const NormalizeParams& p = {},
                                    bool channels_last = false);

@@ -65,4 +65,11 @@ torch::Tensor to_device(const torch::Tensor& t, const Hardware& hw) {
   return out;
 }
 
+torch::Tensor images_to_device(const torch::Tensor& images, const Hardware& hw,
+                               const data::NormalizeParams& normalize) {
+  if (images.scalar_type() != torch::kUInt8) return to_device(images, hw);
+  return to_device(data::normalize_batch(images.to(hw.device, /*non_blocking=*/true), normalize),
+                   hw);
+}
+
 }  // namespace scenery::train

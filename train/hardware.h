@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "core/config.h"
+#include "data/transforms.h"
 
 namespace scenery::train {
 
@@ -33,5 +34,11 @@ class AutocastScope {
 
 // Moves a batch tensor to the device (channels-last for 4-d float inputs when asked).
 torch::Tensor to_device(const torch::Tensor& t, const Hardware& hw);
+
+// A batch's images ready for the model: uint8 pixels (the trainer's loaders
+// collate those) are moved as bytes and normalised on the device; float
+// images are only moved. Channels-last when asked.
+torch::Tensor images_to_device(const torch::Tensor& images, const Hardware& hw,
+                               const data::NormalizeParams& normalize);
 
 }  // namespace scenery::train

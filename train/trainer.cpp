@@ -102,6 +102,11 @@ LoaderPlan loader_plan(const Config& c, bool train, ModelKind kind, const Settin
   o.channels_last = hw.channels_last;
   o.pin_memory = hw.device.is_cuda();
   o.load_masks = kind == ModelKind::kParsing;
+  // On a GPU the loader hands over bytes (a quarter of the copy) and the GPU
+  // normalises them (images_to_device). On CPU the loader's table-driven
+  // normalisation in its own threads is cheaper than three ATen passes over
+  // the batch on the training threads (measured: 55 vs 170 us per 224 px image).
+  o.uint8_images = hw.device.is_cuda();
   if (kind == ModelKind::kTwoBranch) {
     plan.semantic = eval::resolve_semantic_input(
         "train.semantic_source", c.get<std::string>("train.semantic_source"),
@@ -288,7 +293,7 @@ TrainResult run_training(const Config& c) {
       models::ModelOutput out;
       {
         AutocastScope autocast(hw);
-        const auto images = to_device(batch->images, hw);
+        const auto images = images_to_device(batch->images, hw, train_options.normalize);
         out = model.forward(images, train_plan.semantic(*batch, images));
       }
       const auto& target = kind == ModelKind::kParsing ? batch->masks : batch->labels;
@@ -331,7 +336,7 @@ TrainResult run_training(const Config& c) {
     if (validate_now) {
       if (should_stop()) return interrupt();
       val_loader->start_epoch(0);
-      metrics = validate(model, *val_loader, val_plan->semantic, hw,
+      metrics = validate(model, *val_loader, val_plan->options.normalize, val_plan->semantic, hw,
                          [] { return stop_requested(); });
       if (!metrics) return interrupt();
       result.last_metrics = *metrics;

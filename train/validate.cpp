@@ -8,6 +8,7 @@
 namespace scenery::train {
 
 std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
+                                const data::NormalizeParams& normalize,
                                 const eval::SemanticProvider& semantic, const Hardware& hw,
                                 const std::function<bool()>& should_stop) {
   const bool parsing = model.kind() == models::ModelKind::kParsing;
@@ -26,7 +27,7 @@ std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
     models::ModelOutput out;
     {
       AutocastScope autocast(hw);
-      const auto images = to_device(batch->images, hw);
+      const auto images = images_to_device(batch->images, hw, normalize);
       out = model.forward(images, semantic(*batch, images));
     }
     if (parsing) {

@@ -22,7 +22,9 @@ using Metrics = std::map<std::string, double>;
 
 // Runs one pass over `loader` (already started) in eval mode and restores
 // training mode. Returns nullopt when `should_stop` turned true midway.
+// Images may be uint8 (normalised with `normalize`) or already normalised.
 std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
+                                const data::NormalizeParams& normalize,
                                 const eval::SemanticProvider& semantic, const Hardware& hw,
                                 const std::function<bool()>& should_stop);
 

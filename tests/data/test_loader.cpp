@@ -426,6 +426,38 @@ TEST(Loader, ChannelsLastHoldsTheSameValues) {
   }
 }
 
+TEST(Loader, Uint8ImagesNormaliseToExactlyTheFloatBatches) {
+  Fixture f(12);
+  for (auto mode : {LoaderMode::kTrain, LoaderMode::kEval, LoaderMode::kTenCrop}) {
+    for (bool channels_last : {false, true}) {
+      if (mode == LoaderMode::kTenCrop && channels_last) continue;  // 5-d: no channels-last
+      SCOPED_TRACE(::testing::Message() << "mode " << static_cast<int>(mode) << " channels_last "
+                                        << channels_last);
+      auto o = small(2);
+      o.mode = mode;
+      o.channels_last = channels_last;
+      o.normalize.mean = {0.5f, 0.25f, 0.125f};  // not the defaults: the params must be used
+      Loader floats(f.catalog, o);
+      o.uint8_images = true;
+      Loader pixels(f.catalog, o);
+      floats.start_epoch(1);
+      pixels.start_epoch(1);
+      const auto x = drain(floats), y = drain(pixels);
+      ASSERT_EQ(x.size(), y.size());
+      for (size_t i = 0; i < x.size(); ++i) {
+        ASSERT_EQ(y[i].images.dtype(), torch::kUInt8);
+        if (channels_last) {
+          EXPECT_TRUE(y[i].images.is_contiguous(torch::MemoryFormat::ChannelsLast));
+        }
+        const auto normalised = normalize_batch(y[i].images, o.normalize);
+        EXPECT_TRUE(torch::equal(normalised, x[i].images)) << "batch " << i;  // bitwise
+        EXPECT_TRUE(torch::equal(y[i].labels, x[i].labels));
+      }
+    }
+  }
+  EXPECT_THROW(normalize_batch(torch::zeros({2, 3, 4, 4}), {}), DataError);  // float input
+}
+
 TEST(Loader, TenCropBatchesHoldTenCropsPerSample) {
   Fixture f(6);
   auto o = small(2);
