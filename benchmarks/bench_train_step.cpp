@@ -71,9 +71,11 @@ void BM_StepOnly(benchmark::State& state) {
   torch::set_num_threads(env_int("SCENERY_BENCH_THREADS", 2));
   auto model = models::create_model(arch, kClasses);
   model.train();
+  model.to_channels_last();  // as scenery-train does by default (train.channels_last = auto)
   train::OptimizerOptions o;
   auto opt = train::make_optimizer(model, o);
-  const auto images = torch::randn({kBatch, 3, size, size});
+  const auto images =
+      torch::randn({kBatch, 3, size, size}).contiguous(torch::MemoryFormat::ChannelsLast);
   const auto labels = torch::randint(kClasses, {kBatch}, torch::kLong);
   // The two-branch net's semantic input, a one-hot map of 150 + 2 channels:
   // as the loader hands it out (slots, range(2) = 0) or dense (range(2) = 1).

@@ -174,12 +174,17 @@ def pytorch_images_per_s(args):
     loader = torch.utils.data.DataLoader(data, batch_size=args.batch, shuffle=True,
                                          num_workers=args.workers, drop_last=True,
                                          persistent_workers=args.workers > 0)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     model.train()
     rates = []
     for _ in range(2):
         n, start = 0, time.perf_counter()
         for batch in loader:
+            if args.channels_last:
+                batch = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
+                         for t in batch]
             if two_branch:
                 image, sem, label = batch
                 out, rgb, semo = model(image, sem)
@@ -227,11 +232,15 @@ def main():
                    "the dataset written by the wrapper holds iters * batch training images)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--channels-last", action="store_true",
+                   help="also give the PyTorch side channels-last model and inputs (scenery-train "
+                   "uses them by default)")
     args = p.parse_args()
     ours = scenery_images_per_s(args)
     theirs = pytorch_images_per_s(args)
     print(f"{args.arch} {args.size}px batch {args.batch}, {args.iters} steps/epoch, "
-          f"{args.threads} torch threads, {args.workers} loader workers (2nd epoch):")
+          f"{args.threads} torch threads, {args.workers} loader workers (2nd epoch), "
+          f"pytorch {'channels-last' if args.channels_last else 'NCHW (its default)'}:")
     print(f"  scenery-train  {ours:8.1f} images/s")
     print(f"  pytorch        {theirs:8.1f} images/s")
     print(f"  ratio          {ours / theirs:8.2f}x")
