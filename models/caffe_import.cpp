@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include <opencv2/dnn.hpp>
+#include <opencv2/dnn/all_layers.hpp>
+
+#include <cmath>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -36,10 +39,50 @@ Mapping mapping_for(const std::string& arch) {
     return {{"features.0", "features.3", "features.6", "features.8", "features.10"},
             {"classifier.1", "classifier.4", "classifier.6"}};
   }
-  throw ModelError(fmt::format("Caffe import supports alexnet and vgg16, not '{}'", arch));
+  if (arch == "caffenet") {
+    return {{"features.0", "features.4", "features.8", "features.10", "features.12"},
+            {"classifier.0", "classifier.3", "classifier.6"}};
+  }
+  throw ModelError(
+      fmt::format("Caffe import supports caffenet, alexnet and vgg16, not '{}'", arch));
 }
 
-std::vector<CaffeLayer> read_caffe(const fs::path& prototxt, const fs::path& caffemodel) {
+// The original AlexNet comes in two layer orders; ours (models/caffenet.h) is
+// CaffeNet's, the one of the Places releases: conv, ReLU, pool, then LRN.
+// Returns the first deviation from that order and those LRN parameters, or "".
+std::string caffenet_mismatch(const std::vector<CaffeLayer>& layers,
+                              const std::vector<cv::Ptr<cv::dnn::Layer>>& objects) {
+  std::vector<std::string> types;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto& t = layers[i].type;
+    if (t == "Convolution" || t == "Pooling" || t == "LRN" || t == "InnerProduct")
+      types.push_back(t);
+    if (t == "LRN") {
+      const auto* lrn = dynamic_cast<const cv::dnn::LRNLayer*>(objects[i].get());
+      if (lrn && (lrn->size != 5 || std::abs(lrn->alpha - 1e-4f) > 1e-9f ||
+                  std::abs(lrn->beta - 0.75f) > 1e-7f || std::abs(lrn->bias - 1.0f) > 1e-7f ||
+                  lrn->type != 0 /* OpenCV's CHANNEL_NRM = ACROSS_CHANNELS */ ||
+                  !lrn->normBySize)) {
+        return fmt::format("layer '{}' is an LRN with size {}, alpha {}, beta {}, k {}; caffenet "
+                           "has across-channel size 5, alpha 1e-4, beta 0.75, k 1",
+                           layers[i].name, lrn->size, lrn->alpha, lrn->beta, lrn->bias);
+      }
+    }
+  }
+  const std::vector<std::string> expected = {
+      "Convolution", "Pooling",     "LRN",          "Convolution",  "Pooling",     "LRN",
+      "Convolution", "Convolution", "Convolution",  "Pooling",      "InnerProduct",
+      "InnerProduct", "InnerProduct"};
+  if (types != expected) {
+    return fmt::format("layer order {} differs from caffenet's {} (an AlexNet with LRN before "
+                       "pooling is BVLC's variant, not the Places-CNN)",
+                       fmt::join(types, ","), fmt::join(expected, ","));
+  }
+  return "";
+}
+
+std::vector<CaffeLayer> read_caffe(const fs::path& prototxt, const fs::path& caffemodel,
+                                   std::vector<cv::Ptr<cv::dnn::Layer>>* objects) {
   for (const auto& p : {prototxt, caffemodel}) {
     if (!fs::exists(p)) throw CheckpointError(fmt::format("{}: no such file", p.string()));
   }
@@ -54,6 +97,7 @@ std::vector<CaffeLayer> read_caffe(const fs::path& prototxt, const fs::path& caf
   for (const auto& name : net.getLayerNames()) {
     auto layer = net.getLayer(net.getLayerId(name));
     layers.push_back({name, layer->type, layer->blobs});
+    objects->push_back(layer);
   }
   return layers;
 }
@@ -71,17 +115,22 @@ torch::Tensor to_tensor(const cv::Mat& blob) {
 LoadReport import_caffe_weights(SceneModel& model, const fs::path& prototxt,
                                 const fs::path& caffemodel) {
   const Mapping mapping = mapping_for(model.arch());
-  const std::vector<CaffeLayer> layers = read_caffe(prototxt, caffemodel);
+  std::vector<cv::Ptr<cv::dnn::Layer>> objects;
+  const std::vector<CaffeLayer> layers = read_caffe(prototxt, caffemodel, &objects);
   const std::string where = caffemodel.string();
+  if (model.arch() == "caffenet") {
+    const std::string mismatch = caffenet_mismatch(layers, objects);
+    if (!mismatch.empty()) throw ModelError(fmt::format("{}: {}", where, mismatch));
+  }
 
   std::vector<const CaffeLayer*> convs, linears;
   for (const auto& l : layers) {
-    if (l.type == "LRN") {
+    if (l.type == "LRN" && model.arch() != "caffenet") {
       throw ModelError(fmt::format(
-          "{}: layer '{}' is an LRN: this is the original AlexNet/CaffeNet, which has no "
-          "torchvision counterpart (96/256/384/384/256 filters, grouped convs, LRN); only VGG16 "
-          "and torchvision-shaped AlexNets map exactly",
-          where, l.name));
+          "{}: layer '{}' is an LRN: this is the original AlexNet/CaffeNet (96/256/384/384/256 "
+          "filters, grouped convs, LRN), which torchvision's {} cannot compute; import it into "
+          "model.arch = caffenet",
+          where, l.name, model.arch()));
     }
     if (l.type == "Convolution") convs.push_back(&l);
     if (l.type == "InnerProduct") linears.push_back(&l);

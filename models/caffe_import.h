@@ -7,10 +7,13 @@
 //    torch.flatten, so the weights are used as they are.
 //  - A Caffe AlexNet with torchvision's shapes (64/192/384/256/256 filters, no groups,
 //    no LRN): conv1..5 -> features.{0,3,6,8,10}, fc6/7/8 -> classifier.{1,4,6}.
-// What does NOT map: the original AlexNet/CaffeNet (the official Places205/365-AlexNet
-// .caffemodel) has 96/256/384/384/256 filters, two-group convolutions (conv2, conv4,
-// conv5) and LRN layers; no torchvision AlexNet computes the same function, so the
-// importer refuses it with a ModelError that says so (rather than loading by shape luck).
+//  - The original AlexNet/CaffeNet (the official Places205/365-AlexNet .caffemodel:
+//    96/256/384/384/256 filters, two-group conv2/conv4/conv5, LRN) into model.arch =
+//    caffenet (models/caffenet.h): conv1..5 -> features.{0,4,8,10,12}, fc6/7/8 ->
+//    classifier.{0,3,6}; the layer order and LRN parameters are checked first.
+// What does NOT map: that CaffeNet into torchvision's alexnet (no torchvision AlexNet
+// computes the same function): refused with a ModelError naming caffenet, rather than
+// loaded by shape luck.
 //
 // Caffe models take BGR input in [0, 255] minus a mean; the importer flips conv1's
 // input channels so the model takes RGB, and caffe_input_normalization() gives the
@@ -26,7 +29,7 @@
 namespace scenery::models {
 
 // Loads every Convolution/InnerProduct blob, in network order, onto the model's
-// conv and linear layers (alexnet, vgg16). Throws ModelError for an unsupported
+// conv and linear layers (caffenet, alexnet, vgg16). Throws ModelError for an unsupported
 // arch or Caffe network, CheckpointError for an unreadable file or a shape mismatch.
 LoadReport import_caffe_weights(SceneModel& model, const std::filesystem::path& prototxt,
                                 const std::filesystem::path& caffemodel);

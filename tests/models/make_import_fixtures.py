@@ -11,6 +11,10 @@
                                             protobuf written by hand) + reference logits
   make_import_fixtures.py caffenet DIR      the first layers of an original CaffeNet
                                             (LRN, grouped conv2)
+  make_import_fixtures.py caffenet_full DIR the whole Places-CNN AlexNet (CaffeNet order:
+                                            pool before LRN, grouped conv2/4/5, fc6-fc8),
+                                            random weights; also bvlc_order.prototxt, the
+                                            same net with LRN before pooling
 """
 import os
 import re
@@ -172,7 +176,59 @@ def caffenet(out):
     write_caffe(out, "caffenet", text, binary, 227)
 
 
+def caffenet_full(out):
+    torch.manual_seed(11)
+    num_classes = 7
+    convs = [("conv1", nn.Conv2d(3, 96, 11, stride=4), "kernel_size: 11 stride: 4"),
+             ("conv2", nn.Conv2d(96, 256, 5, padding=2, groups=2), "pad: 2 kernel_size: 5 group: 2"),
+             ("conv3", nn.Conv2d(256, 384, 3, padding=1), "pad: 1 kernel_size: 3"),
+             ("conv4", nn.Conv2d(384, 384, 3, padding=1, groups=2), "pad: 1 kernel_size: 3 group: 2"),
+             ("conv5", nn.Conv2d(384, 256, 3, padding=1, groups=2), "pad: 1 kernel_size: 3 group: 2")]
+    fcs = [("fc6", nn.Linear(9216, 4096)), ("fc7", nn.Linear(4096, 4096)),
+           ("fc8", nn.Linear(4096, num_classes))]
+    pool = "pooling_param { pool: MAX kernel_size: 3 stride: 2 }"
+    lrn = "lrn_param { local_size: 5 alpha: 0.0001 beta: 0.75 }"
+
+    def net(lrn_first):
+        text, bottom = [], "data"
+        for i, (name, conv, params) in enumerate(convs):
+            text.append(text_layer(name, "Convolution", bottom, name,
+                                   f"convolution_param {{ num_output: {conv.out_channels} "
+                                   f"{params} }}"))
+            text.append(text_layer("relu" + name[4:], "ReLU", name, name))
+            bottom = name
+            stages = []
+            if i < 2:
+                stages = [("norm", "LRN", lrn), ("pool", "Pooling", pool)]
+                if not lrn_first:
+                    stages.reverse()
+            elif i == 4:
+                stages = [("pool", "Pooling", pool)]
+            for prefix, type_, params2 in stages:
+                top = prefix + name[4:]
+                text.append(text_layer(top, type_, bottom, top, params2))
+                bottom = top
+        for name, fc in fcs:
+            text.append(text_layer(name, "InnerProduct", bottom, name,
+                                   f"inner_product_param {{ num_output: {fc.out_features} }}"))
+            if name != "fc8":
+                text.append(text_layer("relu" + name[2:], "ReLU", name, name))
+                text.append(text_layer("drop" + name[2:], "Dropout", name, name))
+            bottom = name
+        return text
+
+    with torch.no_grad():  # Places-like magnitudes keep activations in range through 8 layers
+        for _, m, _ in convs:
+            m.weight.normal_(0, 0.02)
+        for _, m in fcs:
+            m.weight.normal_(0, 0.01)
+    binary = [layer(n, "Convolution", [m.weight, m.bias]) for n, m, _ in convs] + \
+             [layer(n, "InnerProduct", [m.weight, m.bias]) for n, m in fcs]
+    write_caffe(out, "caffenet_places", net(False), binary, 227)
+    write_caffe(out, "bvlc_order", net(True), binary, 227)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
-    {"places365": places365, "caffe_vgg16": caffe_vgg16, "caffenet": caffenet}[sys.argv[1]](
-        sys.argv[2])
+    {"places365": places365, "caffe_vgg16": caffe_vgg16, "caffenet": caffenet,
+     "caffenet_full": caffenet_full}[sys.argv[1]](sys.argv[2])

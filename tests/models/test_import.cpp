@@ -4,6 +4,12 @@
 // at test time by make_import_fixtures.py.
 #include <gtest/gtest.h>
 
+#include <opencv2/dnn.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
 #include "core/error.h"
 #include "models/caffe_import.h"
 #include "models/checkpoint.h"
@@ -76,7 +82,88 @@ TEST(CaffeImport, Vgg16MapsExactlyIncludingBgrToRgb) {
   EXPECT_LE(d, 1e-5);
 }
 
-TEST(CaffeImport, OriginalCaffeNetIsRefusedWithTheReason) {
+TEST(CaffeImport, PlacesAlexNetImportsIntoCaffeNetAndMatchesOpenCvsCaffeForward) {
+  SCENERY_REQUIRE_TORCHVISION();
+  TempDir dir;
+  fixtures("caffenet_full", dir);
+  const fs::path prototxt = dir / "caffenet_places.prototxt";
+  const fs::path caffemodel = dir / "caffenet_places.caffemodel";
+  auto model = create_model("caffenet", 7);
+  const LoadReport r = import_caffe_weights(model, prototxt, caffemodel);
+  EXPECT_EQ(r.loaded.size(), 16u);  // 8 layers x (weight, bias)
+  EXPECT_EQ(r.loaded[2], "features.4.weight <- conv2[0]");
+  EXPECT_EQ(r.loaded.back(), "classifier.6.bias <- fc8[1]");
+
+  // Independent truth: OpenCV's implementation of Caffe's layers (LRN, grouped
+  // convolutions, ceil-rounded pooling) running the same files on BGR input.
+  torch::manual_seed(3);
+  const auto bgr = torch::rand({2, 3, 227, 227}) * 50;
+  cv::dnn::Net net = cv::dnn::readNetFromCaffe(prototxt.string(), caffemodel.string());
+  const int dims[] = {2, 3, 227, 227};
+  cv::Mat blob(4, dims, CV_32F, bgr.data_ptr<float>());
+  net.setInput(blob);
+  const cv::Mat fc8 = net.forward("fc8");
+  const auto caffe =
+      torch::from_blob(const_cast<float*>(fc8.ptr<float>()), {2, 7}, torch::kFloat).clone();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const auto ours = model.forward(bgr.flip({1}));  // our conv1 takes RGB
+  const float scale = caffe.abs().max().item<float>();
+  const float d = (ours.logits - caffe).abs().max().item<float>();
+  std::printf("caffenet vs OpenCV's Caffe forward: max abs logit diff %.3g (logits up to %.3g)\n",
+              d, scale);
+  EXPECT_GT(scale, 1e-2f);  // the comparison is not between zeros
+  EXPECT_LE(d, 1e-4f * std::max(1.0f, scale));
+
+  // BVLC's order (LRN before pooling) is another function: refused, not loaded.
+  auto other = create_model("caffenet", 7);
+  try {
+    import_caffe_weights(other, dir / "bvlc_order.prototxt", dir / "bvlc_order.caffemodel");
+    FAIL() << "expected ModelError";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer order"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CaffeImport, CommandLineWritesACheckpointWithCaffesPreprocessingAndNames) {
+  SCENERY_REQUIRE_TORCHVISION();
+  TempDir dir;
+  fixtures("caffenet_full", dir);
+  {
+    std::ofstream names(dir / "categories.txt");
+    for (int i = 0; i < 7; ++i)
+      names << "/c/class_" << i << " " << i << "\n";
+  }
+  const std::string common = " import-caffe --arch caffenet --num-classes 7 --prototxt " +
+                             (dir / "caffenet_places.prototxt").string() + " --caffemodel " +
+                             (dir / "caffenet_places.caffemodel").string();
+  const auto ok = scenery::testing::run_command(
+      scenery::testing::tool_path("scenery-models") + common +
+      " --mean-bgr 104,117,123 --input-size 227 --categories " + (dir / "categories.txt").string() +
+      " --out " + (dir / "places.ckpt").string());
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  const Checkpoint c = read_checkpoint(dir / "places.ckpt");
+  EXPECT_EQ(c.meta.arch, "caffenet");
+  EXPECT_EQ(c.meta.num_classes, 7);
+  EXPECT_EQ(c.meta.input_size, 227);
+  ASSERT_EQ(c.meta.class_names.size(), 7u);
+  EXPECT_EQ(c.meta.class_names[3], "/c/class_3");
+  EXPECT_NEAR(c.meta.input_mean[0], 123.0 / 255.0, 1e-12);  // R first
+  auto direct = create_model("caffenet", 7);
+  import_caffe_weights(direct, dir / "caffenet_places.prototxt",
+                       dir / "caffenet_places.caffemodel");
+  for (const auto& p : direct.state_dict())
+    EXPECT_TRUE(torch::equal(p.value(), c.state_dict[p.key()])) << p.key();
+  // A bad mean or a name count that does not match: usage errors, nothing written.
+  const auto bad = scenery::testing::run_command(
+      scenery::testing::tool_path("scenery-models") + common + " --mean-bgr 104,117 --out " +
+      (dir / "bad.ckpt").string());
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("mean-bgr"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "bad.ckpt"));
+}
+
+TEST(CaffeImport, CaffeNetIntoTorchvisionAlexNetIsRefusedNamingCaffeNet) {
   SCENERY_REQUIRE_TORCHVISION();
   TempDir dir;
   fixtures("caffenet", dir);
@@ -85,11 +172,16 @@ TEST(CaffeImport, OriginalCaffeNetIsRefusedWithTheReason) {
     import_caffe_weights(model, dir / "caffenet.prototxt", dir / "caffenet.caffemodel");
     FAIL() << "expected ModelError";
   } catch (const ModelError& e) {
-    EXPECT_NE(std::string(e.what()).find("CaffeNet"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("model.arch = caffenet"), std::string::npos) << e.what();
   }
   auto resnet = create_model("resnet18", 365);
   EXPECT_THROW(import_caffe_weights(resnet, dir / "caffenet.prototxt", dir / "caffenet.caffemodel"),
                ModelError);
+  // The partial net (two convolutions) is not a whole CaffeNet either.
+  auto caffenet = create_model("caffenet", 365);
+  EXPECT_THROW(
+      import_caffe_weights(caffenet, dir / "caffenet.prototxt", dir / "caffenet.caffemodel"),
+      ModelError);
 }
 
 TEST(CaffeImport, MissingFilesAreCheckpointErrors) {

@@ -28,6 +28,20 @@ TEST(Backbones, ParameterCountsEqualTorchvisionForThousandClasses) {
   }
 }
 
+// BVLC CaffeNet / the Places-CNN AlexNet: 60,965,224 with 1,000 classes, by hand:
+// conv 34,944 + 307,456 + 885,120 + 663,936 + 442,624 (groups halve conv2/4/5),
+// fc 37,752,832 + 16,781,312 + 4,097,000.
+TEST(Backbones, CaffeNetHasTheOriginalAlexNetParameterCount) {
+  EXPECT_EQ(count_parameters(create_model("caffenet", 1000)), 60'965'224);
+  auto m = create_model("caffenet", 5);
+  m.eval();
+  torch::NoGradGuard no_grad;
+  for (int size : {227, 224})
+    EXPECT_EQ(m.forward(torch::randn({1, 3, size, size})).logits.sizes(),
+              (std::vector<int64_t>{1, 5}));
+  EXPECT_THROW(m.forward(torch::randn({1, 3, 128, 128})), ModelError);
+}
+
 TEST(Backbones, Vgg16With365ClassesHasThePlacesParameterCount) {
   EXPECT_EQ(count_parameters(create_model("vgg16", 365)), 135'755'949);
   EXPECT_EQ(count_parameters(create_model("resnet50", 365)), 24'255'917);
@@ -91,13 +105,13 @@ TEST(Registry, UnknownArchListsTheKnownOnes) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("resnet19"), std::string::npos) << msg;
     for (const char* known :
-         {"resnet18", "resnet34", "resnet50", "resnet101", "wideresnet18", "alexnet", "vgg16",
+         {"resnet18", "resnet34", "resnet50", "resnet101", "wideresnet18", "alexnet", "caffenet", "vgg16",
           "densenet161", "sascene_resnet18", "sascene_resnet50", "parsing_resnet18dilated_ppm",
           "parsing_resnet50dilated_ppm"}) {
       EXPECT_NE(msg.find(known), std::string::npos) << known;
     }
   }
-  EXPECT_EQ(model_registry().names().size(), 12u);
+  EXPECT_EQ(model_registry().names().size(), 13u);
   EXPECT_THROW(create_model("resnet18", 0), ModelError);
 }
 

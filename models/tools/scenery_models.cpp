@@ -1,0 +1,127 @@
+// scenery-models: the architectures the registry knows, and turning Caffe
+// Places-CNN weights into a Scenery checkpoint.
+#include <fmt/core.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/cli.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/main_guard.h"
+#include "models/caffe_import.h"
+#include "models/checkpoint.h"
+#include "models/registry.h"
+
+namespace {
+
+namespace models = scenery::models;
+using scenery::ConfigError;
+
+int run_list(const std::string& program, const std::vector<std::string>& args) {
+  scenery::Config config(program, "list the architectures (model.arch) with parameter counts");
+  scenery::add_common_options(config);
+  config.add<int>("num-classes", 365, "classes of the counted models");
+  if (auto code = scenery::parse_or_exit(config, args)) return *code;
+  const int classes = config.get<int>("num-classes");
+  fmt::print("{:<30} {:<11} {:>13}  {}\n", "arch", "kind", "parameters", "");
+  for (const auto& name : models::model_registry().names()) {
+    const auto model = models::create_model(name, classes);
+    int64_t n = 0;
+    for (const auto& p : model.named_parameters())
+      n += p.value().numel();
+    fmt::print("{:<30} {:<11} {:>13}  {}\n", name, models::model_kind_name(model.kind()), n,
+               models::model_registry().entry(name).summary);
+  }
+  return 0;
+}
+
+std::array<double, 3> parse_mean(const std::string& text) {
+  std::array<double, 3> mean{};
+  std::stringstream in(text);
+  std::string item;
+  size_t i = 0;
+  while (std::getline(in, item, ',')) {
+    try {
+      if (i == 3) throw std::exception();
+      size_t used = 0;
+      mean[i++] = std::stod(item, &used);
+      if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::exception();
+    } catch (const std::exception&) {
+      throw ConfigError(fmt::format("mean-bgr: expected three numbers B,G,R, got '{}'", text));
+    }
+  }
+  if (i != 3) throw ConfigError(fmt::format("mean-bgr: expected three numbers B,G,R, got '{}'", text));
+  return mean;
+}
+
+// One class name per non-empty line, the first word (categories_places365.txt
+// lines are "/a/airfield 0").
+std::vector<std::string> read_class_names(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw scenery::IoError(fmt::format("{}: cannot read", file));
+  std::vector<std::string> names;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::stringstream words(line);
+    std::string first;
+    if (words >> first) names.push_back(first);
+  }
+  return names;
+}
+
+int run_import_caffe(const std::string& program, const std::vector<std::string>& args) {
+  scenery::Config config(program, "convert Caffe Places-CNN weights into a Scenery checkpoint");
+  scenery::add_common_options(config);
+  config.add<std::string>("arch", "caffenet",
+                          "caffenet (the Places205/365 AlexNet), vgg16, or a torchvision-shaped "
+                          "alexnet");
+  config.add<std::string>("prototxt", "", "the deploy .prototxt");
+  config.add<std::string>("caffemodel", "", "the .caffemodel weights");
+  config.add<int>("num-classes", 365, "classes of the model's last layer");
+  config.add<std::string>("mean-bgr", "104,117,123",
+                          "per-channel mean the Caffe model subtracts from 0..255 BGR pixels "
+                          "(take it from the model's mean file)");
+  config.add<int>("input-size", 224, "crop size stored in the checkpoint (caffenet: 227 or 224)");
+  config.add<std::string>("categories", "", "optional class names, one per line (first word)");
+  config.add<std::string>("out", "", "checkpoint to write");
+  if (auto code = scenery::parse_or_exit(config, args)) return *code;
+  for (const char* key : {"prototxt", "caffemodel", "out"}) {
+    if (config.get<std::string>(key).empty())
+      throw ConfigError(fmt::format("--{} is required", key));
+  }
+  const int classes = config.get<int>("num-classes");
+  models::SceneModel model = models::create_model(config.get<std::string>("arch"), classes);
+  const auto report = models::import_caffe_weights(model, config.get<std::string>("prototxt"),
+                                                   config.get<std::string>("caffemodel"));
+  models::CheckpointMeta meta;
+  models::caffe_input_normalization(parse_mean(config.get<std::string>("mean-bgr")), meta);
+  meta.input_size = config.get<int>("input-size");
+  if (const auto file = config.get<std::string>("categories"); !file.empty()) {
+    meta.class_names = read_class_names(file);
+    if (static_cast<int>(meta.class_names.size()) != classes) {
+      throw ConfigError(fmt::format("{}: {} class names, but the model has {} classes", file,
+                                    meta.class_names.size(), classes));
+    }
+  }
+  const std::string out = config.get<std::string>("out");
+  models::save_checkpoint(out, model, meta);
+  scenery::log::info("wrote {} ({}, {} classes, {} tensors from Caffe); evaluate it with "
+                     "scenery-eval run --eval.checkpoint {}",
+                     out, model.arch(), classes, report.loaded.size(), out);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return scenery::run_main("scenery-models", [&] {
+    return scenery::dispatch_subcommand(
+        "scenery-models", argc, argv,
+        {
+            {"list", "the architectures (model.arch) with parameter counts", run_list},
+            {"import-caffe", "convert Caffe Places-CNN weights into a checkpoint",
+             run_import_caffe},
+        });
+  });
+}
