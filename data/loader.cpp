@@ -54,7 +54,7 @@ int output_size(const LoaderOptions& o) {
 // Tensors of one batch, allocated once, filled in place by the workers.
 struct Slots {
   torch::Tensor images, labels, masks, sem_channels, sem_scores, indices;
-  float* image_ptr = nullptr;  // float images
+  float* image_ptr = nullptr;    // float images
   uint8_t* pixel_ptr = nullptr;  // uint8 images
   int64_t* mask_ptr = nullptr;
   uint8_t* sem_channel_ptr = nullptr;
@@ -104,9 +104,10 @@ struct Loader::Worker {
       s.images = torch::empty({n, 10, 3, S, S}, image_opts);
       s.image_stride = 10 * 3 * S * S;
     } else {
-      s.images = o.channels_last ? torch::empty({n, 3, S, S}, image_opts.memory_format(
-                                                                  torch::MemoryFormat::ChannelsLast))
-                                 : torch::empty({n, 3, S, S}, image_opts);
+      s.images = o.channels_last
+                     ? torch::empty({n, 3, S, S},
+                                    image_opts.memory_format(torch::MemoryFormat::ChannelsLast))
+                     : torch::empty({n, 3, S, S}, image_opts);
       s.image_stride = 3 * S * S;
     }
     if (o.uint8_images)

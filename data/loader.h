@@ -79,7 +79,7 @@ struct LoaderOptions {
   // Batch::images as uint8 pixels [B,3,H,W] (ten-crop [B,10,3,H,W]) instead of
   // normalised floats; the consumer calls normalize_batch (on its device).
   bool uint8_images = false;
-  bool load_masks = false;     // Batch::masks from Sample::mask (transformed with the image)
+  bool load_masks = false;  // Batch::masks from Sample::mask (transformed with the image)
   SemanticSource semantic = SemanticSource::kNone;
   SemanticClassCoding semantic_coding = SemanticClassCoding::kZeroBased;
   bool pin_memory = false;  // page-locked batches; ignored unless CUDA is available

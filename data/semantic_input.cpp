@@ -56,11 +56,12 @@ torch::Tensor semantic_slots_to_dense(const torch::Tensor& channels, const torch
   auto sizes = channels.sizes().vec();
   const int64_t slot_dim = channels.dim() - 3;
   sizes[slot_dim] = kSemanticChannels;
-  auto dense = torch::zeros(sizes, torch::TensorOptions().dtype(torch::kFloat32).device(channels.device()));
+  auto dense =
+      torch::zeros(sizes, torch::TensorOptions().dtype(torch::kFloat32).device(channels.device()));
   const auto index = channels.to(torch::kInt64);
-  return dense.scatter_add_(slot_dim, index,
-                            scores.defined() ? scores.to(torch::kFloat32)
-                                             : torch::ones(index.sizes(), dense.options()));
+  return dense.scatter_add_(
+      slot_dim, index,
+      scores.defined() ? scores.to(torch::kFloat32) : torch::ones(index.sizes(), dense.options()));
 }
 
 torch::Tensor mask_to_semantic(const cv::Mat& mask8) {

@@ -231,8 +231,7 @@ void write_rgb8_into(const cv::Mat& rgb8, uint8_t* dst, bool channels_last, bool
 }
 
 torch::Tensor normalize_batch(const torch::Tensor& images_u8, const NormalizeParams& p) {
-  if (images_u8.scalar_type() != torch::kUInt8 || images_u8.dim() < 3 ||
-      images_u8.size(-3) != 3) {
+  if (images_u8.scalar_type() != torch::kUInt8 || images_u8.dim() < 3 || images_u8.size(-3) != 3) {
     throw DataError("normalize_batch: expected a uint8 tensor [..., 3, H, W]");
   }
   auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(images_u8.device());

@@ -136,10 +136,10 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     options.normalize = normalize_of(checkpoint.meta);
     SemanticProvider semantic;
     if (model.kind() == models::ModelKind::kTwoBranch && branches != models::Branches::kRgbOnly) {
-      semantic = resolve_semantic_input(
-          "eval.semantic", config.get<std::string>("eval.semantic"), "eval.semantic_checkpoint",
-          config.get<std::string>("eval.semantic_checkpoint"), catalog, options,
-          torch::Device(torch::kCPU));
+      semantic = resolve_semantic_input("eval.semantic", config.get<std::string>("eval.semantic"),
+                                        "eval.semantic_checkpoint",
+                                        config.get<std::string>("eval.semantic_checkpoint"),
+                                        catalog, options, torch::Device(torch::kCPU));
       context.semantic = semantic.computes_maps()
                              ? "parsing " + config.get<std::string>("eval.semantic_checkpoint")
                          : options.semantic == data::SemanticSource::kTop3 ? "top3"

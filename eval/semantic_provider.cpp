@@ -40,8 +40,9 @@ SemanticProvider SemanticProvider::from_checkpoint(const std::filesystem::path& 
   }
   models::SceneModel parser = models::create_model(ckpt.meta.arch, ckpt.meta.num_classes);
   if (parser.kind() != models::ModelKind::kParsing) {
-    throw CheckpointError(fmt::format("{}: '{}' is not a scene-parsing network (expected parsing_*)",
-                                      checkpoint.string(), ckpt.meta.arch));
+    throw CheckpointError(
+        fmt::format("{}: '{}' is not a scene-parsing network (expected parsing_*)",
+                    checkpoint.string(), ckpt.meta.arch));
   }
   models::load_state_dict(parser, ckpt.state_dict, models::LoadMode::kStrict, checkpoint.string());
   parser.to(device);
@@ -60,21 +61,21 @@ SemanticProvider SemanticProvider::from_checkpoint(const std::filesystem::path& 
 
 SemanticProvider resolve_semantic_input(const std::string& source_key, const std::string& source,
                                         const std::string& checkpoint_key,
-                                        const std::string& checkpoint,
-                                        const data::Catalog& catalog, data::LoaderOptions& loader,
-                                        torch::Device device) {
+                                        const std::string& checkpoint, const data::Catalog& catalog,
+                                        data::LoaderOptions& loader, torch::Device device) {
   if (source != "auto" && source != "masks" && source != "top3" && source != "parsing") {
-    throw ConfigError(fmt::format("{}: expected auto, masks, top3 or parsing, got '{}'", source_key,
-                                  source));
+    throw ConfigError(
+        fmt::format("{}: expected auto, masks, top3 or parsing, got '{}'", source_key, source));
   }
   const auto where = fmt::format("{} {}", catalog.dataset(), catalog.split());
   // auto prefers predicted (top-3) maps over ground truth: what real images
   // will have, and what the published models were trained and tested on.
   if (source == "top3" || (source == "auto" && catalog.has_semantic_maps())) {
     if (!catalog.has_semantic_maps()) {
-      throw ConfigError(fmt::format("{} = top3, but {} has no precomputed top-3 maps (set "
-                                    "data.semantic_maps)",
-                                    source_key, where));
+      throw ConfigError(
+          fmt::format("{} = top3, but {} has no precomputed top-3 maps (set "
+                      "data.semantic_maps)",
+                      source_key, where));
     }
     loader.semantic = data::SemanticSource::kTop3;
     return {};

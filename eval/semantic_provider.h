@@ -55,9 +55,8 @@ class SemanticProvider {
 // checkpoint if one is named. ConfigError when the choice cannot be met.
 SemanticProvider resolve_semantic_input(const std::string& source_key, const std::string& source,
                                         const std::string& checkpoint_key,
-                                        const std::string& checkpoint,
-                                        const data::Catalog& catalog, data::LoaderOptions& loader,
-                                        torch::Device device);
+                                        const std::string& checkpoint, const data::Catalog& catalog,
+                                        data::LoaderOptions& loader, torch::Device device);
 
 // Top-3 slots of per-pixel class logits [N,150,H,W] (class index i = ADE class
 // i + 1 = channel i + 1), scores = softmax probabilities rounded to 1/255.

@@ -59,24 +59,26 @@ std::string caffenet_mismatch(const std::vector<CaffeLayer>& layers,
       types.push_back(t);
     if (t == "LRN") {
       const auto* lrn = dynamic_cast<const cv::dnn::LRNLayer*>(objects[i].get());
-      if (lrn && (lrn->size != 5 || std::abs(lrn->alpha - 1e-4f) > 1e-9f ||
-                  std::abs(lrn->beta - 0.75f) > 1e-7f || std::abs(lrn->bias - 1.0f) > 1e-7f ||
-                  lrn->type != 0 /* OpenCV's CHANNEL_NRM = ACROSS_CHANNELS */ ||
-                  !lrn->normBySize)) {
-        return fmt::format("layer '{}' is an LRN with size {}, alpha {}, beta {}, k {}; caffenet "
-                           "has across-channel size 5, alpha 1e-4, beta 0.75, k 1",
-                           layers[i].name, lrn->size, lrn->alpha, lrn->beta, lrn->bias);
+      if (lrn &&
+          (lrn->size != 5 || std::abs(lrn->alpha - 1e-4f) > 1e-9f ||
+           std::abs(lrn->beta - 0.75f) > 1e-7f || std::abs(lrn->bias - 1.0f) > 1e-7f ||
+           lrn->type != 0 /* OpenCV's CHANNEL_NRM = ACROSS_CHANNELS */ || !lrn->normBySize)) {
+        return fmt::format(
+            "layer '{}' is an LRN with size {}, alpha {}, beta {}, k {}; caffenet "
+            "has across-channel size 5, alpha 1e-4, beta 0.75, k 1",
+            layers[i].name, lrn->size, lrn->alpha, lrn->beta, lrn->bias);
       }
     }
   }
   const std::vector<std::string> expected = {
-      "Convolution", "Pooling",     "LRN",          "Convolution",  "Pooling",     "LRN",
-      "Convolution", "Convolution", "Convolution",  "Pooling",      "InnerProduct",
-      "InnerProduct", "InnerProduct"};
+      "Convolution",  "Pooling",      "LRN",         "Convolution", "Pooling",
+      "LRN",          "Convolution",  "Convolution", "Convolution", "Pooling",
+      "InnerProduct", "InnerProduct", "InnerProduct"};
   if (types != expected) {
-    return fmt::format("layer order {} differs from caffenet's {} (an AlexNet with LRN before "
-                       "pooling is BVLC's variant, not the Places-CNN)",
-                       fmt::join(types, ","), fmt::join(expected, ","));
+    return fmt::format(
+        "layer order {} differs from caffenet's {} (an AlexNet with LRN before "
+        "pooling is BVLC's variant, not the Places-CNN)",
+        fmt::join(types, ","), fmt::join(expected, ","));
   }
   return "";
 }

@@ -15,9 +15,11 @@ CaffeNetImpl::CaffeNetImpl(int64_t num_classes, double dropout) {
   // Caffe rounds pooled sizes up (227 -> 55 -> 27 -> 13 -> 6).
   auto pool = [] { return nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).ceil_mode(true)); };
   // Caffe's ACROSS_CHANNELS LRN: x / (1 + alpha/5 * sum of 5 squares)^beta, as torch's.
-  auto lrn = [] { return nn::LocalResponseNorm(nn::LocalResponseNormOptions(5).alpha(1e-4).beta(0.75).k(1.0)); };
+  auto lrn = [] {
+    return nn::LocalResponseNorm(nn::LocalResponseNormOptions(5).alpha(1e-4).beta(0.75).k(1.0));
+  };
   features = register_module(
-      "features", nn::Sequential(conv(3, 96, 11, 4, 0, 1), relu(), pool(), lrn(),  // 0-3
+      "features", nn::Sequential(conv(3, 96, 11, 4, 0, 1), relu(), pool(), lrn(),   // 0-3
                                  conv(96, 256, 5, 1, 2, 2), relu(), pool(), lrn(),  // 4-7
                                  conv(256, 384, 3, 1, 1, 1), relu(),                // 8 9
                                  conv(384, 384, 3, 1, 1, 2), relu(),                // 10 11

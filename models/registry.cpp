@@ -116,11 +116,10 @@ void register_builtin_models(ModelRegistry& r) {
   r.add("alexnet", K::kClassifier, "torchvision AlexNet", [](const ModelSpec& s) {
     return classifier(s, AlexNet(s.num_classes), {"classifier.6."});
   });
-  r.add("caffenet", K::kClassifier,
-        "original AlexNet of the Places-CNN Caffe releases (groups, LRN; 227 px)",
-        [](const ModelSpec& s) {
-          return classifier(s, CaffeNet(s.num_classes), {"classifier.6."});
-        });
+  r.add(
+      "caffenet", K::kClassifier,
+      "original AlexNet of the Places-CNN Caffe releases (groups, LRN; 227 px)",
+      [](const ModelSpec& s) { return classifier(s, CaffeNet(s.num_classes), {"classifier.6."}); });
   r.add("vgg16", K::kClassifier, "torchvision VGG16",
         [](const ModelSpec& s) { return classifier(s, VGG(s.num_classes), {"classifier.6."}); });
   r.add("densenet161", K::kClassifier, "torchvision DenseNet-161", [](const ModelSpec& s) {

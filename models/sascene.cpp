@@ -10,11 +10,12 @@ namespace {
 constexpr int64_t kStemStride = 2, kStemPadding = 3;
 
 nn::Sequential stem(int64_t in_channels) {
-  return nn::Sequential(
-      nn::Conv2d(
-          nn::Conv2dOptions(in_channels, 64, 7).stride(kStemStride).padding(kStemPadding).bias(false)),
-      nn::BatchNorm2d(64), nn::ReLU(nn::ReLUOptions(true)),
-      nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
+  return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in_channels, 64, 7)
+                                       .stride(kStemStride)
+                                       .padding(kStemPadding)
+                                       .bias(false)),
+                        nn::BatchNorm2d(64), nn::ReLU(nn::ReLUOptions(true)),
+                        nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
 }
 
 // Unpadded: at 224 input the 7x7 maps shrink to 5x5 then 3x3 before pooling.

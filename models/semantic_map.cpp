@@ -13,9 +13,10 @@ namespace {
 
 void check_slots(const torch::Tensor& channels, const torch::Tensor& scores) {
   if (channels.dim() != 4 || !torch::isIntegralType(channels.scalar_type(), false))
-    throw ModelError(fmt::format("semantic slots: channels must be an integer N x K x H x W tensor, got "
-                                 "{}-D {}",
-                                 channels.dim(), std::string(c10::toString(channels.scalar_type()))));
+    throw ModelError(
+        fmt::format("semantic slots: channels must be an integer N x K x H x W tensor, got "
+                    "{}-D {}",
+                    channels.dim(), std::string(c10::toString(channels.scalar_type()))));
   if (scores.defined() && scores.sizes() != channels.sizes())
     throw ModelError(fmt::format("semantic slots: scores {} do not match channels {}",
                                  fmt::join(scores.sizes(), "x"), fmt::join(channels.sizes(), "x")));
@@ -31,21 +32,30 @@ void check_channel_range(const torch::Tensor& channels, int64_t num_channels) {
 }
 
 struct SlotGeometry {
-  int64_t N, K, H, W;        // slots
-  int64_t C, O, kh, kw;      // weight
+  int64_t N, K, H, W;    // slots
+  int64_t C, O, kh, kw;  // weight
   int64_t stride, pad, Ho, Wo;
 };
 
 SlotGeometry geometry(const torch::Tensor& channels, c10::IntArrayRef weight, int64_t stride,
                       int64_t pad) {
-  SlotGeometry g{channels.size(0), channels.size(1), channels.size(2), channels.size(3),
-                 weight[1],        weight[0],        weight[2],        weight[3],
-                 stride,           pad,              0,                0};
+  SlotGeometry g{channels.size(0),
+                 channels.size(1),
+                 channels.size(2),
+                 channels.size(3),
+                 weight[1],
+                 weight[0],
+                 weight[2],
+                 weight[3],
+                 stride,
+                 pad,
+                 0,
+                 0};
   g.Ho = (g.H + 2 * pad - g.kh) / stride + 1;
   g.Wo = (g.W + 2 * pad - g.kw) / stride + 1;
   if (g.Ho <= 0 || g.Wo <= 0)
-    throw ModelError(fmt::format("semantic map {}x{} is smaller than the {}x{} kernel", g.H, g.W,
-                                 g.kh, g.kw));
+    throw ModelError(
+        fmt::format("semantic map {}x{} is smaller than the {}x{} kernel", g.H, g.W, g.kh, g.kw));
   return g;
 }
 
@@ -171,9 +181,9 @@ torch::Tensor SemanticMap::to_dense(int64_t num_channels) const {
   sizes[1] = num_channels;
   auto out = torch::zeros(sizes, channels.options().dtype(torch::kFloat32));
   const auto index = channels.to(torch::kInt64);
-  return out.scatter_add_(1, index,
-                          scores.defined() ? scores.to(torch::kFloat32)
-                                           : torch::ones(index.sizes(), out.options()));
+  return out.scatter_add_(
+      1, index,
+      scores.defined() ? scores.to(torch::kFloat32) : torch::ones(index.sizes(), out.options()));
 }
 
 torch::Tensor semantic_conv2d(const SemanticMap& map, const torch::Tensor& weight, int64_t stride,

@@ -51,7 +51,8 @@ std::array<double, 3> parse_mean(const std::string& text) {
       throw ConfigError(fmt::format("mean-bgr: expected three numbers B,G,R, got '{}'", text));
     }
   }
-  if (i != 3) throw ConfigError(fmt::format("mean-bgr: expected three numbers B,G,R, got '{}'", text));
+  if (i != 3)
+    throw ConfigError(fmt::format("mean-bgr: expected three numbers B,G,R, got '{}'", text));
   return mean;
 }
 
@@ -106,9 +107,10 @@ int run_import_caffe(const std::string& program, const std::vector<std::string>&
   }
   const std::string out = config.get<std::string>("out");
   models::save_checkpoint(out, model, meta);
-  scenery::log::info("wrote {} ({}, {} classes, {} tensors from Caffe); evaluate it with "
-                     "scenery-eval run --eval.checkpoint {}",
-                     out, model.arch(), classes, report.loaded.size(), out);
+  scenery::log::info(
+      "wrote {} ({}, {} classes, {} tensors from Caffe); evaluate it with "
+      "scenery-eval run --eval.checkpoint {}",
+      out, model.arch(), classes, report.loaded.size(), out);
   return 0;
 }
 

@@ -227,9 +227,11 @@ TEST(DecodeRgbRegion, JpegRegionsHoldExactlyTheFullDecodesPixels) {
     int h, v;
     bool progressive;
   };
-  const Encoding encodings[] = {
-      {"4:2:0", 2, 2, false}, {"4:2:2", 2, 1, false}, {"4:4:4", 1, 1, false},
-      {"4:2:0 progressive", 2, 2, true}, {"4:4:0", 1, 2, false}};
+  const Encoding encodings[] = {{"4:2:0", 2, 2, false},
+                                {"4:2:2", 2, 1, false},
+                                {"4:4:4", 1, 1, false},
+                                {"4:2:0 progressive", 2, 2, true},
+                                {"4:4:0", 1, 2, false}};
   for (const auto& e : encodings) {
     const fs::path file = dir / "img.jpg";
     write_jpeg(file, img, e.h, e.v, e.progressive);
@@ -266,9 +268,8 @@ TEST(DecodeRgbRegion, OtherFormatsAndBadFilesBehaveAsDecodeRgb) {
   cv::Mat img(40, 50, CV_8UC3);
   cv::randu(img, 0, 255);
   cv::imwrite((dir / "a.png").string(), img);
-  const auto part = decode_rgb_region(dir / "a.png", [](cv::Size s) {
-    return cv::Rect(5, 5, s.width - 10, s.height - 10);
-  });
+  const auto part = decode_rgb_region(
+      dir / "a.png", [](cv::Size s) { return cv::Rect(5, 5, s.width - 10, s.height - 10); });
   EXPECT_EQ(part.origin, cv::Point(0, 0));
   EXPECT_EQ(cv::norm(part.pixels, decode_rgb(dir / "a.png"), cv::NORM_INF), 0);
   cv::imwrite((dir / "full.jpg").string(), img);

@@ -431,8 +431,8 @@ TEST(Loader, Uint8ImagesNormaliseToExactlyTheFloatBatches) {
   for (auto mode : {LoaderMode::kTrain, LoaderMode::kEval, LoaderMode::kTenCrop}) {
     for (bool channels_last : {false, true}) {
       if (mode == LoaderMode::kTenCrop && channels_last) continue;  // 5-d: no channels-last
-      SCOPED_TRACE(::testing::Message() << "mode " << static_cast<int>(mode) << " channels_last "
-                                        << channels_last);
+      SCOPED_TRACE(::testing::Message()
+                   << "mode " << static_cast<int>(mode) << " channels_last " << channels_last);
       auto o = small(2);
       o.mode = mode;
       o.channels_last = channels_last;

@@ -155,9 +155,9 @@ TEST(CaffeImport, CommandLineWritesACheckpointWithCaffesPreprocessingAndNames) {
   for (const auto& p : direct.state_dict())
     EXPECT_TRUE(torch::equal(p.value(), c.state_dict[p.key()])) << p.key();
   // A bad mean or a name count that does not match: usage errors, nothing written.
-  const auto bad = scenery::testing::run_command(
-      scenery::testing::tool_path("scenery-models") + common + " --mean-bgr 104,117 --out " +
-      (dir / "bad.ckpt").string());
+  const auto bad =
+      scenery::testing::run_command(scenery::testing::tool_path("scenery-models") + common +
+                                    " --mean-bgr 104,117 --out " + (dir / "bad.ckpt").string());
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("mean-bgr"), std::string::npos) << bad.output;
   EXPECT_FALSE(fs::exists(dir / "bad.ckpt"));

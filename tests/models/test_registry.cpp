@@ -105,9 +105,9 @@ TEST(Registry, UnknownArchListsTheKnownOnes) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("resnet19"), std::string::npos) << msg;
     for (const char* known :
-         {"resnet18", "resnet34", "resnet50", "resnet101", "wideresnet18", "alexnet", "caffenet", "vgg16",
-          "densenet161", "sascene_resnet18", "sascene_resnet50", "parsing_resnet18dilated_ppm",
-          "parsing_resnet50dilated_ppm"}) {
+         {"resnet18", "resnet34", "resnet50", "resnet101", "wideresnet18", "alexnet", "caffenet",
+          "vgg16", "densenet161", "sascene_resnet18", "sascene_resnet50",
+          "parsing_resnet18dilated_ppm", "parsing_resnet50dilated_ppm"}) {
       EXPECT_NE(msg.find(known), std::string::npos) << known;
     }
   }

@@ -172,10 +172,10 @@ TEST(Trainer, TwoBranchTrainsOnImagesWithoutMapsUsingAParsingCheckpoint) {
   torch::manual_seed(1);
   const auto parser = models::create_model("parsing_resnet18dilated_ppm", 150);
   models::save_checkpoint(dir / "parser.ckpt", parser, {});
-  const auto args = with(tiny_args(dir / "places", dir / "run", 3),
-                         {"--model.arch", "sascene_resnet18", "--train.epochs", "1",
-                          "--data.image_size", "144", "--data.resize", "160",
-                          "--data.batch_size", "4"});
+  const auto args =
+      with(tiny_args(dir / "places", dir / "run", 3),
+           {"--model.arch", "sascene_resnet18", "--train.epochs", "1", "--data.image_size", "144",
+            "--data.resize", "160", "--data.batch_size", "4"});
   // Places365 has neither annotations nor top-3 maps: without a parser, a clear error.
   try {
     train(args);
@@ -184,16 +184,15 @@ TEST(Trainer, TwoBranchTrainsOnImagesWithoutMapsUsingAParsingCheckpoint) {
     EXPECT_NE(std::string(e.what()).find("train.semantic_checkpoint"), std::string::npos)
         << e.what();
   }
-  const auto result = train(
-      with(args, {"--train.semantic_checkpoint", (dir / "parser.ckpt").string()}));
+  const auto result =
+      train(with(args, {"--train.semantic_checkpoint", (dir / "parser.ckpt").string()}));
   EXPECT_EQ(result.epochs_done, 1);
   EXPECT_TRUE(result.last_metrics.count("top1"));
   // A classifier is not a parser.
   models::save_checkpoint(dir / "classifier.ckpt", models::create_model("resnet18", 3), {});
-  EXPECT_THROW(
-      train(with(args, {"--train.semantic_checkpoint", (dir / "classifier.ckpt").string(),
-                        "--train.run_dir", (dir / "run2").string()})),
-      CheckpointError);
+  EXPECT_THROW(train(with(args, {"--train.semantic_checkpoint", (dir / "classifier.ckpt").string(),
+                                 "--train.run_dir", (dir / "run2").string()})),
+               CheckpointError);
 }
 
 TEST(Trainer, ParsingTrainsWithPolyScheduleAndReportsMiou) {
