@@ -18,6 +18,7 @@ Run with Debian's /usr/bin/python3 (torch 1.13 + torchvision 0.14), usually thro
 benchmarks/side_by_side_train.sh, which also writes the datasets.
 """
 import argparse
+import statistics
 import csv
 import os
 import random
@@ -232,15 +233,25 @@ def main():
                    "the dataset written by the wrapper holds iters * batch training images)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--repeat", type=int, default=1,
+                   help="alternate the two sides this many times and compare medians (a shared "
+                   "or virtual machine drifts by 10-20 %% between runs)")
     p.add_argument("--channels-last", action="store_true",
                    help="also give the PyTorch side channels-last model and inputs (scenery-train "
                    "uses them by default)")
     args = p.parse_args()
-    ours = scenery_images_per_s(args)
-    theirs = pytorch_images_per_s(args)
+    runs_ours, runs_theirs = [], []
+    for _ in range(args.repeat):
+        runs_ours.append(scenery_images_per_s(args))
+        runs_theirs.append(pytorch_images_per_s(args))
+    ours, theirs = statistics.median(runs_ours), statistics.median(runs_theirs)
+    if args.repeat > 1:
+        print("scenery-train runs: " + ", ".join(f"{r:.1f}" for r in runs_ours))
+        print("pytorch runs:       " + ", ".join(f"{r:.1f}" for r in runs_theirs))
     print(f"{args.arch} {args.size}px batch {args.batch}, {args.iters} steps/epoch, "
           f"{args.threads} torch threads, {args.workers} loader workers (2nd epoch), "
-          f"pytorch {'channels-last' if args.channels_last else 'NCHW (its default)'}:")
+          f"pytorch {'channels-last' if args.channels_last else 'NCHW (its default)'}"
+          f"{f', median of {args.repeat} alternating runs' if args.repeat > 1 else ''}:")
     print(f"  scenery-train  {ours:8.1f} images/s")
     print(f"  pytorch        {theirs:8.1f} images/s")
     print(f"  ratio          {ours / theirs:8.2f}x")

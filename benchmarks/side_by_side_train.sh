@@ -5,7 +5,8 @@
 #   arch: resnet18 (default), resnet50, sascene_resnet18
 #   e.g. benchmarks/side_by_side_train.sh build resnet18 112 20
 # Environment: SCENERY_BENCH_THREADS (default 2), SCENERY_BENCH_WORKERS (default 1),
-# SCENERY_BENCH_BATCH (default 16), SCENERY_BENCH_PY_CHANNELS_LAST=1 (give the PyTorch
+# SCENERY_BENCH_BATCH (default 16), SCENERY_BENCH_REPEAT (alternating runs per side, medians
+# compared; default 1), SCENERY_BENCH_PY_CHANNELS_LAST=1 (give the PyTorch
 # side channels-last too; scenery-train uses it by default).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -36,4 +37,4 @@ fi
 exec /usr/bin/python3 "$here/side_by_side_train.py" --tool "$tool" --data "$data" --arch "$arch" \
   --classes "$classes" --size "$size" --batch "$batch" --iters "$iters" \
   --threads "${SCENERY_BENCH_THREADS:-2}" --workers "${SCENERY_BENCH_WORKERS:-1}" \
-  ${SCENERY_BENCH_PY_CHANNELS_LAST:+--channels-last}
+  --repeat "${SCENERY_BENCH_REPEAT:-1}" ${SCENERY_BENCH_PY_CHANNELS_LAST:+--channels-last}
