@@ -15,6 +15,7 @@
 #include "eval/evaluator.h"
 #include "eval/parsing_submission.h"
 #include "eval/report.h"
+#include "eval/semantic_provider.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 
@@ -48,17 +49,6 @@ models::Branches parse_branches(const std::string& s) {
   if (s == "rgb") return models::Branches::kRgbOnly;
   if (s == "semantic") return models::Branches::kSemanticOnly;
   throw ConfigError(fmt::format("eval.branches: '{}' is not one of both, rgb, semantic", s));
-}
-
-data::NormalizeParams normalize_of(const models::CheckpointMeta& meta) {
-  data::NormalizeParams n;
-  if (meta.input_mean.size() == 3 && meta.input_std.size() == 3) {
-    for (int i = 0; i < 3; ++i) {
-      n.mean[i] = static_cast<float>(meta.input_mean[i]);
-      n.std[i] = static_cast<float>(meta.input_std[i]);
-    }
-  }
-  return n;
 }
 
 }  // namespace
@@ -112,7 +102,7 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     ParsingProtocol protocol;
     protocol.scales = scales;
     protocol.flip = config.get<bool>("eval.flip");
-    protocol.normalize = normalize_of(checkpoint.meta);
+    protocol.normalize = checkpoint_normalization(checkpoint.meta);
     protocol.num_classes = static_cast<int>(model.num_classes());
     context.crop = "whole image";
     context.scales = scales;
@@ -133,7 +123,7 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     if (config.source("data.image_size") == "default")
       options.eval.crop = static_cast<int>(checkpoint.meta.input_size);
     options.mode = crop == "ten" ? data::LoaderMode::kTenCrop : data::LoaderMode::kEval;
-    options.normalize = normalize_of(checkpoint.meta);
+    options.normalize = checkpoint_normalization(checkpoint.meta);
     SemanticProvider semantic;
     if (model.kind() == models::ModelKind::kTwoBranch && branches != models::Branches::kRgbOnly) {
       semantic = resolve_semantic_input("eval.semantic", config.get<std::string>("eval.semantic"),

@@ -46,11 +46,7 @@ SemanticProvider SemanticProvider::from_checkpoint(const std::filesystem::path& 
   }
   models::load_state_dict(parser, ckpt.state_dict, models::LoadMode::kStrict, checkpoint.string());
   parser.to(device);
-  data::NormalizeParams parser_normalize;
-  for (int c = 0; c < 3; ++c) {
-    parser_normalize.mean[c] = static_cast<float>(ckpt.meta.input_mean.at(c));
-    parser_normalize.std[c] = static_cast<float>(ckpt.meta.input_std.at(c));
-  }
+  const data::NormalizeParams parser_normalize = checkpoint_normalization(ckpt.meta);
   log::info("semantic maps: top-3 of {} ({}) computed on the fly", checkpoint.string(),
             ckpt.meta.arch);
   SemanticProvider provider(std::move(parser), images_normalize, parser_normalize);
@@ -94,6 +90,17 @@ SemanticProvider resolve_semantic_input(const std::string& source_key, const std
   }
   loader.semantic = data::SemanticSource::kNone;
   return SemanticProvider::from_checkpoint(checkpoint, loader.normalize, device);
+}
+
+data::NormalizeParams checkpoint_normalization(const models::CheckpointMeta& meta) {
+  data::NormalizeParams n;
+  if (meta.input_mean.size() == 3 && meta.input_std.size() == 3) {
+    for (int i = 0; i < 3; ++i) {
+      n.mean[i] = static_cast<float>(meta.input_mean[i]);
+      n.std[i] = static_cast<float>(meta.input_std[i]);
+    }
+  }
+  return n;
 }
 
 models::SemanticMap top3_slots_of_logits(const torch::Tensor& logits) {

@@ -16,6 +16,7 @@
 #include "data/catalog.h"
 #include "data/loader.h"
 #include "data/transforms.h"
+#include "models/checkpoint.h"
 #include "models/scene_model.h"
 
 namespace scenery::eval {
@@ -57,6 +58,10 @@ SemanticProvider resolve_semantic_input(const std::string& source_key, const std
                                         const std::string& checkpoint_key,
                                         const std::string& checkpoint, const data::Catalog& catalog,
                                         data::LoaderOptions& loader, torch::Device device);
+
+// The input normalisation a checkpoint was trained with (ImageNet's when its
+// metadata has none).
+data::NormalizeParams checkpoint_normalization(const models::CheckpointMeta& meta);
 
 // Top-3 slots of per-pixel class logits [N,150,H,W] (class index i = ADE class
 // i + 1 = channel i + 1), scores = softmax probabilities rounded to 1/255.
