@@ -21,6 +21,7 @@
 #include "data/catalog.h"
 #include "data/decode.h"
 #include "data/loader.h"
+#include "data/pil_resample.h"
 #include "data/transforms.h"
 
 namespace {
@@ -97,6 +98,38 @@ void BM_RandomResizedCrop(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RandomResizedCrop);
+
+// The loader's fused train step: Pillow-exact resample of the crop,
+// normalised row by row into a batch slot (flip folded into the taps), with
+// the AVX2 kernels (Arg 1) or the portable ones (Arg 0); then OpenCV's
+// INTER_LINEAR + the separate normalize pass, as the loader did before.
+void BM_ResizeNormalizeFused(benchmark::State& state) {
+  const bool before = set_pil_simd(state.range(0) != 0);
+  Rng rng(1);
+  RandomResizedCropParams p;
+  std::vector<float> out(3 * 224 * 224);
+  for (auto _ : state) {
+    const CropBox b = random_resized_crop_box(decoded().size(), p, rng);
+    pil_resize_normalize_into(decoded()(b.rect()), {224, 224}, {}, {}, out.data());
+    benchmark::ClobberMemory();
+  }
+  set_pil_simd(before);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ResizeNormalizeFused)->Arg(0)->Arg(1);
+
+void BM_ResizeThenNormalizeOpenCV(benchmark::State& state) {
+  Rng rng(1);
+  RandomResizedCropParams p;
+  std::vector<float> out(3 * 224 * 224);
+  for (auto _ : state) {
+    const CropBox b = random_resized_crop_box(decoded().size(), p, rng);
+    normalize_into(crop_resize(decoded(), b, {224, 224}, Interp::kLinear), {}, out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ResizeThenNormalizeOpenCV);
 
 void BM_HorizontalFlip(benchmark::State& state) {
   for (auto _ : state)
@@ -191,8 +224,9 @@ BENCHMARK(BM_DecodeOnly)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillis
 
 // Per-image CPU cost on the calling thread, so the pipeline/decode share can
 // be read from the CPU column even on a busy machine: decode only, and the
-// loader's train work per sample (decode -> RandomResizedCrop -> flip folded
-// into normalise -> written into a reused batch buffer).
+// loader's train work per sample (decode of the crop's neighbourhood ->
+// Pillow-exact resample with the flip and normalisation fused -> written
+// into a reused batch buffer).
 void BM_SerialDecodeOnly(benchmark::State& state) {
   image_dir();
   int i = 0;
@@ -231,8 +265,8 @@ void BM_SerialTrainPipeline(benchmark::State& state) {
       return g.box.rect();
     });
     const cv::Mat region = part.region(g.box.rect());
-    const cv::Mat crop = crop_resize(region, {0, 0, region.cols, region.rows}, {224, 224});
-    normalize_into(crop, {}, batch.data_ptr<float>() + (i % 32) * 3 * 224 * 224, false, g.flip);
+    pil_resize_normalize_into(region, {224, 224}, {}, {},
+                              batch.data_ptr<float>() + (i % 32) * 3 * 224 * 224, false, g.flip);
     ++i;
   }
   state.SetItemsProcessed(state.iterations());

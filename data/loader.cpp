@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/torch_compat.h"
 #include "data/decode.h"
+#include "data/pil_resample.h"
 
 namespace scenery::data {
 
@@ -187,14 +188,25 @@ struct Loader::Worker {
     cv::Mat image;  // the final S x S RGB crop
     bool mirror = false;
     Views geo;  // mask / semantic views after the same geometry
+    bool collated = false;
     if (o.mode == LoaderMode::kTrain) {
       const cv::Mat region = decoded.region(g.box.rect());
-      image = crop_resize(region, {0, 0, region.cols, region.rows}, {S, S});
-      if (g.jitter.brightness != 1 || g.jitter.contrast != 1 || g.jitter.saturation != 1) {
-        if (image.data == region.data) image = image.clone();
-        apply_jitter(image, g.jitter);
+      const bool jitter =
+          g.jitter.brightness != 1 || g.jitter.contrast != 1 || g.jitter.saturation != 1;
+      if (!jitter && !o.uint8_images) {
+        // Resampled rows are normalised straight into the batch (same bits
+        // as resize, then normalize_into; the flip reverses the taps).
+        pil_resize_normalize_into(region, {S, S}, {}, o.normalize, s.image_ptr + k * s.image_stride,
+                                  o.channels_last, g.flip);
+        collated = true;
+      } else {
+        image = crop_resize(region, {0, 0, region.cols, region.rows}, {S, S});
+        if (jitter) {
+          if (image.data == region.data) image = image.clone();
+          apply_jitter(image, g.jitter);
+        }
       }
-      mirror = g.flip;  // folded into normalize_into: no flipped copy of the image
+      mirror = g.flip;  // folded into collate: no flipped copy of the image
       auto follow = [&](const cv::Mat& m) {
         if (m.empty()) return cv::Mat();
         cv::Mat r = crop_resize(m, g.box, {S, S}, Interp::kNearest);
@@ -212,7 +224,8 @@ struct Loader::Worker {
         if (m.empty()) return cv::Mat();
         return crop_resize(m, {0, 0, m.cols, m.rows}, rs, interp)(box);
       };
-      image = follow(decoded.pixels, Interp::kAuto);
+      // Only the centre crop of the resized image is computed.
+      image = pil_resize(decoded.pixels, rs, box);
       geo.mask = follow(v.mask, Interp::kNearest);
       geo.sem_classes = follow(v.sem_classes, Interp::kNearest);
       geo.sem_scores = follow(v.sem_scores, Interp::kNearest);
@@ -221,7 +234,7 @@ struct Loader::Worker {
       for (int c = 0; c < 10; ++c)
         collate(crops[c], c, false, false);
     }
-    if (o.mode != LoaderMode::kTenCrop) collate(image, 0, o.channels_last, mirror);
+    if (o.mode != LoaderMode::kTenCrop && !collated) collate(image, 0, o.channels_last, mirror);
     if (o.load_masks) {
       int64_t* dst = s.mask_ptr + k * s.mask_stride;
       for (int y = 0; y < S; ++y) {

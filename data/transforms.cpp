@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "data/pil_resample.h"
 
 namespace scenery::data {
 
@@ -120,11 +121,8 @@ int cv_interp(Interp interp, cv::Size from, cv::Size to) {
     case Interp::kAuto:
       break;
   }
-  // PIL's antialiased bilinear widens its filter by the shrink factor; for a
-  // mild shrink (RandomResizedCrop's large crops: 256 -> 224) that is within
-  // a hair of plain bilinear, and OpenCV's INTER_AREA at a non-integer factor
-  // costs ~7x INTER_LINEAR (770 vs 105 us for 256x256 -> 224x224). Strong
-  // shrinks (eval Resize of large photos) need the area filter to match PIL.
+  // kAuto on what is not RGB (the Pillow resampler's only input): INTER_AREA
+  // for strong shrinks, which is nearest to PIL's antialiased bilinear.
   const double f = std::min(static_cast<double>(to.width) / from.width,
                             static_cast<double>(to.height) / from.height);
   return f < kAreaBelowScale ? cv::INTER_AREA : cv::INTER_LINEAR;
@@ -139,6 +137,7 @@ cv::Mat crop_resize(const cv::Mat& src, const CropBox& box, cv::Size out, Interp
                                 r.y, src.cols, src.rows));
   const cv::Mat roi = src(r);
   if (roi.size() == out) return roi;  // nothing to resample: share the pixels
+  if (interp == Interp::kAuto && src.type() == CV_8UC3) return pil_resize(roi, out);
   cv::Mat dst;
   cv::resize(roi, dst, out, 0, 0, cv_interp(interp, roi.size(), out));
   return dst;

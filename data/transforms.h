@@ -1,8 +1,8 @@
 // Image transforms as small pure functions over cv::Mat (8-bit RGB images,
 // 8-bit label masks, 8-bit 3-channel semantic maps). Randomness comes only from
 // the Rng passed in. Geometry follows torchvision 0.14 exactly (same integer
-// crop boxes, same rounding); pixel values follow it within the resampling
-// tolerance documented at crop_resize().
+// crop boxes, same rounding), and so do RGB pixel values: images are
+// resampled by Pillow's own bilinear filter, bit for bit (data/pil_resample.h).
 //
 // Why the geometry is split from the pixels: the loader samples a
 // TrainGeometry once per sample and applies it to the image, the mask and the
@@ -85,19 +85,18 @@ CropBox center_crop_box(cv::Size image, int size);
 // torchvision five_crop order: top-left, top-right, bottom-left, bottom-right, centre.
 std::array<CropBox, 5> five_crop_boxes(cv::Size image, int size);
 
-// How pixels are resampled. kAuto = INTER_AREA when shrinking by more than
-// kAreaBelowScale along either axis (closest to PIL's antialiased bilinear),
-// INTER_LINEAR otherwise (enlarging, or a mild shrink where both filters agree
-// with PIL to within a grey level, and INTER_LINEAR is ~7x faster).
+// How pixels are resampled. kAuto = for 8-bit RGB, Pillow's BILINEAR bit for
+// bit (pil_resize: what torchvision's transforms do to PIL images); for other
+// images INTER_AREA when shrinking by more than kAreaBelowScale along either
+// axis, else INTER_LINEAR. kLinear / kArea force those OpenCV filters.
 // kNearest = INTER_NEAREST_EXACT, PIL's pixel-centre nearest neighbour, used
 // for labels so they stay aligned with the bilinear image.
 enum class Interp { kAuto, kLinear, kArea, kNearest };
 constexpr double kAreaBelowScale = 0.75;
 
 // Resizes only the `box` region of `src` to `out` (the crop is a view, never
-// copied). Measured against torchvision 0.14 + PIL on natural-looking images
-// (tests/data/test_transforms.cpp, TorchvisionParity.*): mean |diff| < 1 grey
-// level, max a few levels after Resize(256)+CenterCrop(224).
+// copied). With kAuto on RGB, equal to torchvision 0.14 + PIL's
+// resized_crop bit for bit (tests/data/test_transforms.cpp, TorchvisionParity.*).
 cv::Mat crop_resize(const cv::Mat& src, const CropBox& box, cv::Size out,
                     Interp interp = Interp::kAuto);
 cv::Mat resize_shorter(const cv::Mat& src, int shorter, Interp interp = Interp::kAuto);
