@@ -353,6 +353,7 @@ bool set_pil_simd(bool enabled) {
 
 cv::Mat pil_resize(const cv::Mat& rgb8, cv::Size out_size, cv::Rect roi) {
   roi = checked_roi(rgb8, out_size, roi);
+  if (out_size == rgb8.size()) return rgb8(roi);  // Pillow copies; the weights are identity
   cv::Mat dst(roi.size(), CV_8UC3);
   const auto interleave = g_simd ? pil::interleave_avx2 : pil::interleave_scalar;
   resample(
@@ -366,6 +367,7 @@ void pil_resize_normalize_into(const cv::Mat& rgb8, cv::Size out_size, cv::Rect 
                                const NormalizeParams& p, float* dst, bool channels_last,
                                bool mirror) {
   roi = checked_roi(rgb8, out_size, roi);
+  if (out_size == rgb8.size()) return normalize_into(rgb8(roi), p, dst, channels_last, mirror);
   const int W = roi.width;
   const size_t plane = static_cast<size_t>(roi.height) * W;
   const bool fast = g_simd && simd_normalize_is_exact(p);

@@ -21,8 +21,9 @@ namespace scenery::data {
 // Pillow's Image.resize(out_size, BILINEAR) of an 8-bit RGB image, of which
 // only the output rectangle `roi` is computed and returned (every output
 // pixel depends only on its own coordinates, so a sub-rectangle is exact; an
-// empty roi means the whole output). Throws DataError on a non-RGB image or a
-// roi outside out_size.
+// empty roi means the whole output). When out_size is the image's own size,
+// returns a view of its pixels. Throws DataError on a non-RGB image or a roi
+// outside out_size.
 cv::Mat pil_resize(const cv::Mat& rgb8, cv::Size out_size, cv::Rect roi = {});
 
 // normalize_into(pil_resize(rgb8, out_size, roi), p, dst, channels_last,
