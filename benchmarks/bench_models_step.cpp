@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/allocator.h"
 #include "models/registry.h"
 
 namespace {
@@ -38,6 +39,7 @@ Setup make(const std::string& arch, bool channels_last) {
 }
 
 void BM_Forward(benchmark::State& state, const std::string& arch, bool channels_last) {
+  scenery::retain_freed_memory();  // as scenery-train and scenery-eval do
   Setup s = make(arch, channels_last);
   s.model.eval();
   torch::NoGradGuard no_grad;
@@ -48,6 +50,7 @@ void BM_Forward(benchmark::State& state, const std::string& arch, bool channels_
 }
 
 void BM_TrainStep(benchmark::State& state, const std::string& arch, bool channels_last) {
+  scenery::retain_freed_memory();  // as scenery-train does
   Setup s = make(arch, channels_last);
   s.model.train();
   std::vector<torch::Tensor> params;

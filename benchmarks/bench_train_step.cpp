@@ -8,8 +8,9 @@
 //
 //   scenery-bench-train-step [--benchmark_filter=resnet18]
 // Environment: SCENERY_BENCH_THREADS (torch threads, default 2),
-// SCENERY_BENCH_WORKERS (loader threads, default 1), SCENERY_BENCH_ITERS
-// (steps per end-to-end epoch, default 20).
+// SCENERY_BENCH_WORKERS (loader threads, default 1), SCENERY_BENCH_PREFETCH
+// (data.prefetch, default 4; 0 = batches built on demand, never beside the
+// step), SCENERY_BENCH_ITERS (steps per end-to-end epoch, default 20).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/log.h"
 #include "data/synth.h"
 #include "models/registry.h"
@@ -66,6 +68,7 @@ fs::path dataset(int iters, const std::string& layout) {
 }
 
 void BM_StepOnly(benchmark::State& state) {
+  retain_freed_memory();  // as scenery-train's main does
   const std::string arch = kArchs[state.range(0)];
   const int64_t size = state.range(1);
   torch::set_num_threads(env_int("SCENERY_BENCH_THREADS", 2));
@@ -104,6 +107,7 @@ void BM_StepOnly(benchmark::State& state) {
 }
 
 void BM_EndToEnd(benchmark::State& state) {
+  retain_freed_memory();  // as scenery-train's main does
   const std::string arch = kArchs[state.range(0)];
   const int64_t size = state.range(1);
   const int iters = env_int("SCENERY_BENCH_ITERS", 20);
@@ -121,6 +125,7 @@ void BM_EndToEnd(benchmark::State& state) {
         "--data.root",         root.string(),
         "--data.batch_size",   std::to_string(kBatch),
         "--data.workers",      std::to_string(env_int("SCENERY_BENCH_WORKERS", 1)),
+        "--data.prefetch",     std::to_string(env_int("SCENERY_BENCH_PREFETCH", 4)),
         "--data.image_size",   std::to_string(size),
         "--model.arch",        arch,
         "--model.num_classes", std::to_string(kClasses),

@@ -1,6 +1,7 @@
 // scenery-eval: evaluate checkpoints, write and score challenge submissions.
 #include <fmt/core.h>
 
+#include "core/allocator.h"
 #include "core/cli.h"
 #include "core/main_guard.h"
 #include "data/data_options.h"
@@ -25,6 +26,7 @@ int run_config(const std::string& program, const std::vector<std::string>& args)
 }  // namespace
 
 int main(int argc, char** argv) {
+  scenery::retain_freed_memory();
   return scenery::run_main("scenery-eval", [&] {
     return scenery::dispatch_subcommand(
         "scenery-eval", argc, argv,

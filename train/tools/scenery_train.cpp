@@ -1,6 +1,7 @@
 // scenery-train: train a scene, two-branch or parsing model from a recipe.
 // Exit codes: 0 done, 1 failure, 2 configuration error, 3 interrupted (SIGINT,
 // SIGTERM or train.stop_after_iterations; last.ckpt saved, re-run to resume).
+#include "core/allocator.h"
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -9,6 +10,7 @@
 #include "train/trainer.h"
 
 int main(int argc, char** argv) {
+  scenery::retain_freed_memory();
   return scenery::run_main("scenery-train", [&] {
     scenery::Config config("scenery-train", "train a model from a recipe in configs/");
     scenery::train::add_all_train_options(config);
