@@ -20,9 +20,7 @@ void add_data_options(Config& c) {
               "ade20k: use noisy_annotations_RGB/noisy_scores_RGB when present");
   c.add<int>("data.batch_size", 32, "images per batch (per rank)");
   c.add<int>("data.workers", 2, "decode/transform threads");
-  c.add<int>("data.prefetch", 4,
-             "batches prepared ahead of the consumer; 0 = each batch built when asked for, "
-             "never beside the training step");
+  c.add<int>("data.prefetch", 4, "batches prepared ahead of the consumer");
   c.add<int64_t>("data.seed", 0, "seed of shuffling and random augmentation");
   c.add<std::string>("data.on_error", "skip",
                      "unreadable image: skip (counted warning) or fail (stop naming the file)");

@@ -2,7 +2,6 @@
 
 #include <fmt/core.h>
 
-#include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
 #include <tbb/task_arena.h>
 #include <torch/torch.h>
@@ -63,60 +62,6 @@ struct Slots {
   float* sem_score_ptr = nullptr;
   size_t image_stride = 0, mask_stride = 0, sem_stride = 0;  // elements per sample
 };
-
-// One batch under construction: its samples are written into `slots` in place.
-struct BatchJob {
-  int64_t position = 0;
-  std::vector<int64_t> indices;
-  Slots slots;
-  std::vector<std::string> errors;  // per sample; empty = loaded
-};
-
-// The batch of a finished job: all of it, or (some samples unreadable) a
-// shrunk copy of the readable ones in order; nullopt when none was readable.
-// Under on_error = kFail throws the DataError of the first bad sample;
-// otherwise warns once per bad file and calls on_skip.
-template <class OnSkip>
-std::optional<Batch> assemble_batch(const BatchJob& job, int64_t epoch, const LoaderOptions& o,
-                                    OnSkip&& on_skip) {
-  const int64_t n = static_cast<int64_t>(job.indices.size());
-  std::vector<int64_t> good;
-  for (int64_t i = 0; i < n; ++i) {
-    if (job.errors[i].empty()) {
-      good.push_back(i);
-      continue;
-    }
-    if (o.on_error == OnError::kFail) throw DataError(job.errors[i]);
-    log::warn("skipping unreadable sample {} (epoch {}, batch {}): {}", job.indices[i], epoch,
-              job.position, job.errors[i]);
-    on_skip();
-  }
-  if (good.empty()) return std::nullopt;  // the whole batch was unreadable
-  Batch b;
-  b.epoch = epoch;
-  b.position = job.position;
-  const Slots& s = job.slots;
-  if (static_cast<int64_t>(good.size()) == n) {
-    b.images = s.images;
-    b.labels = s.labels;
-    b.masks = s.masks;
-    b.semantic_channels = s.sem_channels;
-    b.semantic_scores = s.sem_scores;
-    b.indices = s.indices;
-    return b;
-  }
-  const auto keep = torch::tensor(good, torch::kInt64);
-  auto pick = [&](const torch::Tensor& t) { return t.defined() ? t.index_select(0, keep) : t; };
-  b.images = o.channels_last && o.mode != LoaderMode::kTenCrop
-                 ? pick(s.images).contiguous(torch::MemoryFormat::ChannelsLast)
-                 : pick(s.images);
-  b.labels = pick(s.labels);
-  b.masks = pick(s.masks);
-  b.semantic_channels = pick(s.sem_channels);
-  b.semantic_scores = pick(s.sem_scores);
-  b.indices = pick(s.indices);
-  return b;
-}
 
 }  // namespace
 
@@ -316,8 +261,8 @@ Loader::Loader(const Catalog& catalog, LoaderOptions options)
                               options.world_size, options.drop_last}) {
   if (options_.workers < 1)
     throw ConfigError(fmt::format("data.workers must be >= 1, got {}", options_.workers));
-  if (options_.prefetch < 0)
-    throw ConfigError(fmt::format("data.prefetch must be >= 0, got {}", options_.prefetch));
+  if (options_.prefetch < 1)
+    throw ConfigError(fmt::format("data.prefetch must be >= 1, got {}", options_.prefetch));
   if (output_size(options_) < 1) throw ConfigError("image size must be >= 1");
   if (options_.mode == LoaderMode::kTenCrop &&
       (options_.load_masks || options_.semantic != SemanticSource::kNone))
@@ -363,17 +308,10 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
     started_ = true;
     skipped_epoch_ = 0;
   }
-  if (options_.prefetch == 0) {  // on demand: next() builds each batch itself
-    demand_ = OnDemand();
-    demand_.epoch = epoch;
-    demand_.position = first_batch;
-    return;
-  }
   producer_ = std::thread([this, epoch, first_batch] { produce(epoch, first_batch); });
 }
 
 std::optional<Batch> Loader::next() {
-  if (options_.prefetch == 0) return next_on_demand();
   std::unique_lock<std::mutex> lock(mutex_);
   if (!started_) return std::nullopt;
   not_empty_.wait(lock, [&] { return !queue_.empty() || stop_; });
@@ -390,51 +328,6 @@ std::optional<Batch> Loader::next() {
   lock.unlock();
   not_full_.notify_one();
   return std::move(item.batch);
-}
-
-// prefetch = 0: the batch is built here, on the calling thread plus the
-// arena's workers, and nothing is loaded while the caller computes.
-std::optional<Batch> Loader::next_on_demand() {
-  if (!started_) return std::nullopt;
-  if (demand_.error) std::rethrow_exception(demand_.error);  // a failure stays in place
-  while (demand_.position < sampler_.num_batches()) {
-    BatchJob job;
-    job.position = demand_.position++;
-    job.indices = sampler_.batch(job.position);
-    const int64_t n = static_cast<int64_t>(job.indices.size());
-    job.slots = worker_->acquire(n);
-    job.errors.resize(n);
-    worker_->arena.execute([&] {
-      tbb::parallel_for(
-          int64_t{0}, n,
-          [&](int64_t k) {
-            try {
-              worker_->load(job.indices[k], demand_.epoch, job.slots, k);
-            } catch (const std::exception& e) {
-              const std::string msg = e.what();
-              job.errors[k] = msg.empty() ? "unknown error" : msg;
-            }
-          },
-          tbb::simple_partitioner());
-    });
-    try {
-      auto b = assemble_batch(job, demand_.epoch, options_, [&] {
-        ++demand_.skipped;
-        std::lock_guard<std::mutex> lock(mutex_);
-        ++skipped_epoch_;
-        ++skipped_total_;
-      });
-      if (b) return b;
-    } catch (const DataError&) {
-      demand_.error = std::current_exception();
-      throw;
-    }
-  }
-  if (demand_.skipped > 0 && !demand_.summarised)
-    log::warn("epoch {}: skipped {} unreadable sample(s) of {} on rank {}", demand_.epoch,
-              demand_.skipped, sampler_.shard_size(), options_.rank);
-  demand_.summarised = true;
-  return std::nullopt;
 }
 
 int64_t Loader::skipped_this_epoch() const {
@@ -460,6 +353,14 @@ bool Loader::push(Item item) {
 }
 
 namespace {
+// One batch under construction: its samples flow through the pipeline as
+// separate tokens and are written into `slots` in place.
+struct BatchJob {
+  int64_t position = 0;
+  std::vector<int64_t> indices;
+  Slots slots;
+  std::vector<std::string> errors;  // per sample; empty = loaded
+};
 struct SampleToken {
   std::shared_ptr<BatchJob> job;
   int64_t k = 0;
@@ -480,22 +381,55 @@ void Loader::produce(int64_t epoch, int64_t first_batch) {
     int64_t pos = first_batch, k = 0;
     std::shared_ptr<BatchJob> current;
     // Hands a finished batch to the queue; false once the epoch must end here.
-    auto deliver = [&](const BatchJob& job) -> bool {
-      std::optional<Batch> b;
-      try {
-        b = assemble_batch(job, epoch, options_, [&] {
-          ++skipped;
-          std::lock_guard<std::mutex> lock(mutex_);
-          ++skipped_epoch_;
-          ++skipped_total_;
-        });
-      } catch (const DataError&) {
-        Item item;
-        item.error = std::current_exception();
-        push(std::move(item));
-        return false;
+    auto deliver = [&](BatchJob& job) -> bool {
+      const int64_t n = static_cast<int64_t>(job.indices.size());
+      std::vector<int64_t> good;
+      for (int64_t i = 0; i < n; ++i) {
+        if (job.errors[i].empty()) {
+          good.push_back(i);
+          continue;
+        }
+        if (options_.on_error == OnError::kFail) {
+          Item item;
+          item.error = std::make_exception_ptr(DataError(job.errors[i]));
+          push(std::move(item));
+          return false;
+        }
+        log::warn("skipping unreadable sample {} (epoch {}, batch {}): {}", job.indices[i], epoch,
+                  job.position, job.errors[i]);
+        ++skipped;
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++skipped_epoch_;
+        ++skipped_total_;
       }
-      if (!b) return true;
+      if (good.empty()) return true;  // the whole batch was unreadable
+      Batch b;
+      b.epoch = epoch;
+      b.position = job.position;
+      const Slots& s = job.slots;
+      if (static_cast<int64_t>(good.size()) == n) {
+        b.images = s.images;
+        b.labels = s.labels;
+        b.masks = s.masks;
+        b.semantic_channels = s.sem_channels;
+        b.semantic_scores = s.sem_scores;
+        b.indices = s.indices;
+      } else {  // the batch shrinks: keep the readable samples, in order
+        const auto keep = torch::tensor(good, torch::kInt64);
+        auto pick = [&](const torch::Tensor& t) {
+          if (!t.defined()) return t;
+          auto out = t.index_select(0, keep);
+          return out;
+        };
+        b.images = options_.channels_last && options_.mode != LoaderMode::kTenCrop
+                       ? pick(s.images).contiguous(torch::MemoryFormat::ChannelsLast)
+                       : pick(s.images);
+        b.labels = pick(s.labels);
+        b.masks = pick(s.masks);
+        b.semantic_channels = pick(s.sem_channels);
+        b.semantic_scores = pick(s.sem_scores);
+        b.indices = pick(s.indices);
+      }
       Item item;
       item.batch = std::move(b);
       return push(std::move(item));

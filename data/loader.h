@@ -19,8 +19,8 @@
 // the DataError of the first bad sample (in batch order) naming the file.
 //
 // Memory stays flat: at most `prefetch` finished batches wait in the queue,
-// plus the one being built (prefetch = 0: no queue, no producer thread). Destroying the loader (or
-// start_epoch again) mid-epoch stops the producer within one sample per thread and joins it.
+// plus the one being built. Destroying the loader (or start_epoch again)
+// mid-epoch stops the producer within one sample per thread and joins it.
 //
 // OpenCV's own thread pool is switched off (cv::setNumThreads(0), a process-
 // wide setting) when a Loader is constructed, so cv::resize inside the workers
@@ -65,12 +65,8 @@ enum class SemanticSource {
 struct LoaderOptions {
   int64_t batch_size = 32;  // per rank
   int workers = 2;          // decode/transform threads (the producer thread is one of them)
-  // Finished batches allowed to wait for the consumer. 0 = on demand: next()
-  // builds each batch itself (with all `workers`), so loading never runs
-  // beside the consumer's own work -- for a CPU training step that already
-  // keeps every core busy, where a background loader only gets in its way.
-  int prefetch = 4;
-  uint64_t seed = 0;  // shuffling and augmentation
+  int prefetch = 4;         // finished batches allowed to wait for the consumer (>= 1)
+  uint64_t seed = 0;        // shuffling and augmentation
   bool shuffle = true;
   bool drop_last = false;
   int rank = 0, world_size = 1;  // sharding: see data/sampler.h
@@ -127,7 +123,6 @@ class Loader {
   };
   struct Worker;
   void produce(int64_t epoch, int64_t first_batch);
-  std::optional<Batch> next_on_demand();
   bool push(Item item);
 
   const Catalog& catalog_;
@@ -141,12 +136,6 @@ class Loader {
   std::atomic<bool> stop_{false};
   bool started_ = false;
   int64_t skipped_epoch_ = 0, skipped_total_ = 0;
-  struct OnDemand {  // prefetch = 0: where next() is in the epoch
-    int64_t epoch = 0, position = 0, skipped = 0;
-    bool summarised = false;
-    std::exception_ptr error;
-  };
-  OnDemand demand_;
 };
 
 }  // namespace scenery::data

@@ -336,74 +336,6 @@ TEST(Loader, BatchOfOnlyBadFilesIsNotYielded) {
   EXPECT_EQ(l.skipped_this_epoch(), 5);
 }
 
-// prefetch = 0 builds each batch inside next() instead of on a producer
-// thread: the same batches, bit for bit, whatever the thread count, and a
-// resumed epoch continues exactly.
-TEST(Loader, OnDemandLoadingYieldsExactlyTheBackgroundLoadersBatches) {
-  Fixture f(23);
-  Loader background(f.catalog, small(2));
-  background.start_epoch(3);
-  const auto want = drain(background);
-  for (int workers : {1, 2}) {
-    auto o = small(workers);
-    o.prefetch = 0;
-    Loader l(f.catalog, o);
-    l.start_epoch(3);
-    expect_same(want, drain(l));
-    EXPECT_FALSE(l.next());  // the end stays the end
-    l.start_epoch(3, 2);     // resume at batch 2
-    expect_same(std::vector<Batch>(want.begin() + 2, want.end()), drain(l));
-  }
-}
-
-TEST(Loader, OnDemandLoadingSkipsAndFailsLikeTheBackgroundLoader) {
-  Fixture f(23);
-  const auto bad = break_files(f);
-  Loader background(f.catalog, small(2));
-  ::testing::internal::CaptureStderr();
-  background.start_epoch(0);
-  const auto want = drain(background);
-  auto o = small(2);
-  o.prefetch = 0;
-  Loader l(f.catalog, o);
-  l.start_epoch(0);
-  const auto got = drain(l);
-  const std::string log = ::testing::internal::GetCapturedStderr();
-  expect_same(want, got);
-  EXPECT_EQ(l.skipped_this_epoch(), 4);
-  EXPECT_NE(log.find("epoch 0: skipped 4"), std::string::npos) << log;
-
-  o.on_error = OnError::kFail;
-  o.shuffle = false;
-  Loader failing(f.catalog, o);
-  failing.start_epoch(0);
-  try {
-    drain(failing);
-    FAIL() << "expected DataError";
-  } catch (const DataError& e) {
-    EXPECT_NE(std::string(e.what()).find(f.image(2).string()), std::string::npos) << e.what();
-  }
-  EXPECT_THROW(failing.next(), DataError);  // sticky
-  EXPECT_EQ(bad.size(), 4u);
-}
-
-TEST(Loader, OnDemandLoadingPassesOverABatchOfOnlyBadFiles) {
-  Fixture f(6);
-  for (int i = 0; i < 5; ++i)
-    fs::remove(f.image(i));
-  auto o = small(1);
-  o.shuffle = false;
-  o.prefetch = 0;
-  Loader l(f.catalog, o);
-  ::testing::internal::CaptureStderr();
-  l.start_epoch(0);
-  const auto batches = drain(l);
-  ::testing::internal::GetCapturedStderr();
-  ASSERT_EQ(batches.size(), 1u);
-  EXPECT_EQ(batches[0].position, 1);
-  EXPECT_EQ(l.skipped_this_epoch(), 5);
-}
-
 TEST(Loader, DestroyingOrRestartingMidEpochNeitherHangsNorLeaks) {
   Fixture f(40);
   for (int rep = 0; rep < 5; ++rep) {
@@ -566,9 +498,6 @@ TEST(Loader, InconsistentOptionsAreConfigErrors) {
   o.load_masks = true;
   EXPECT_THROW(Loader(f.catalog, o), ConfigError);
   o = small(0);
-  EXPECT_THROW(Loader(f.catalog, o), ConfigError);
-  o = small(2);
-  o.prefetch = -1;
   EXPECT_THROW(Loader(f.catalog, o), ConfigError);
   o = small(2);
   o.semantic = SemanticSource::kTop3;
