@@ -8,9 +8,8 @@
 //
 //   scenery-bench-train-step [--benchmark_filter=resnet18]
 // Environment: SCENERY_BENCH_THREADS (torch threads, default 2),
-// SCENERY_BENCH_WORKERS (loader threads, default 1), SCENERY_BENCH_PREFETCH
-// (data.prefetch, default 4; 0 = batches built on demand, never beside the
-// step), SCENERY_BENCH_ITERS (steps per end-to-end epoch, default 20).
+// SCENERY_BENCH_WORKERS (loader threads, default 1), SCENERY_BENCH_ITERS
+// (steps per end-to-end epoch, default 20).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -125,7 +124,6 @@ void BM_EndToEnd(benchmark::State& state) {
         "--data.root",         root.string(),
         "--data.batch_size",   std::to_string(kBatch),
         "--data.workers",      std::to_string(env_int("SCENERY_BENCH_WORKERS", 1)),
-        "--data.prefetch",     std::to_string(env_int("SCENERY_BENCH_PREFETCH", 4)),
         "--data.image_size",   std::to_string(size),
         "--model.arch",        arch,
         "--model.num_classes", std::to_string(kClasses),
