@@ -154,9 +154,10 @@ struct Table {
   }
 };
 
-// Whether normalize_row_avx2 reproduces the table for these mean/std: every
-// byte value of every channel goes through the vector path once (per thread,
-// per parameter set), so the fast path is proven, not assumed.
+// Whether the AVX2 normalisers (vertical_normalize_avx2 for CHW,
+// normalize_interleaved_avx2 for channels-last) reproduce the table for these
+// mean/std: every byte value of every channel goes through both vector paths
+// once (per thread, per parameter set), so the fast path is proven, not assumed.
 bool simd_normalize_is_exact(const NormalizeParams& p) {
   thread_local NormalizeParams checked;
   thread_local int verdict = -1;
