@@ -317,30 +317,56 @@ void interleave_scalar(const uint8_t* planar, int n, uint8_t* rgb) {
       rgb[3 * i + c] = planar[c * n + i];
 }
 
-void horizontal_scalar(const uint8_t* src, size_t src_step, size_t src_plane, int rows,
-                       const TapsView& h, uint8_t* dst, size_t dst_step) {
-  for (int y = 0; y < rows; ++y)
-    for (int c = 0; c < 3; ++c) {
-      const uint8_t* in = src + static_cast<size_t>(y) * src_step + c * src_plane;
-      uint8_t* out = dst + static_cast<size_t>(y) * dst_step + static_cast<size_t>(c) * h.count;
-      for (int i = 0; i < h.count; ++i) {
-        const uint8_t* p = in + h.start[i];
-        const int32_t* w = h.weight + static_cast<size_t>(i) * h.taps;
-        int32_t s = 1 << (kPrecisionBits - 1);
-        for (int t = 0; t < h.taps; ++t)
-          s += p[t] * w[t];
-        out[i] = clip8(s);
-      }
-    }
-}
+namespace {
 
-void vertical_scalar(const uint8_t* const* rows, const int32_t* weight, int taps, int len,
-                     uint8_t* out) {
-  for (int x = 0; x < len; ++x) {
+// kTaps > 0 fixes the tap count at compile time, so the inner loop unrolls.
+template <int kTaps>
+void horizontal_plane_scalar(const uint8_t* __restrict in, const TapsView& h,
+                             uint8_t* __restrict out) {
+  const int taps = kTaps > 0 ? kTaps : h.taps;
+  for (int i = 0; i < h.count; ++i) {
+    const uint8_t* p = in + h.start[i];
+    const int32_t* w = h.weight + static_cast<size_t>(i) * taps;
     int32_t s = 1 << (kPrecisionBits - 1);
     for (int t = 0; t < taps; ++t)
-      s += rows[t][x] * weight[t];
-    out[x] = clip8(s);
+      s += p[t] * w[t];
+    out[i] = clip8(s);
+  }
+}
+
+}  // namespace
+
+void horizontal_scalar(const uint8_t* src, size_t src_step, size_t src_plane, int rows,
+                       const TapsView& h, uint8_t* dst, size_t dst_step) {
+  auto pass = h.taps == 1   ? horizontal_plane_scalar<1>
+              : h.taps == 2 ? horizontal_plane_scalar<2>
+              : h.taps == 3 ? horizontal_plane_scalar<3>
+              : h.taps == 4 ? horizontal_plane_scalar<4>
+                            : horizontal_plane_scalar<0>;
+  for (int y = 0; y < rows; ++y)
+    for (int c = 0; c < 3; ++c)
+      pass(src + static_cast<size_t>(y) * src_step + c * src_plane, h,
+           dst + static_cast<size_t>(y) * dst_step + static_cast<size_t>(c) * h.count);
+}
+
+// Row by row over a chunk of accumulators: plain loops the compiler
+// vectorises for whatever the target has (SSE2, NEON).
+void vertical_scalar(const uint8_t* const* rows, const int32_t* weight, int taps, int len,
+                     uint8_t* out) {
+  constexpr int kChunk = 256;
+  int32_t acc[kChunk];
+  for (int x0 = 0; x0 < len; x0 += kChunk) {
+    const int n = std::min(kChunk, len - x0);
+    for (int i = 0; i < n; ++i)
+      acc[i] = 1 << (kPrecisionBits - 1);
+    for (int t = 0; t < taps; ++t) {
+      const uint8_t* __restrict r = rows[t] + x0;
+      const int32_t w = weight[t];
+      for (int i = 0; i < n; ++i)
+        acc[i] += r[i] * w;
+    }
+    for (int i = 0; i < n; ++i)
+      out[x0 + i] = clip8(acc[i]);
   }
 }
 
