@@ -135,7 +135,7 @@ struct Views {
   cv::Mat sem_classes;  // 8-bit 3-channel top-3 classes
   cv::Mat sem_scores;   // 8-bit 3-channel top-3 scores
 };
-// Applies a sampled geometry to every present view: the image bilinear/area,
+// Applies a sampled geometry to every present view: the image Pillow-bilinear,
 // the others nearest neighbour, same box, same flip. Throws DataError if the
 // views' sizes differ.
 Views apply_train_geometry(const Views& in, const TrainGeometry& g, int size);
