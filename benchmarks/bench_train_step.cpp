@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "data/synth.h"
 #include "models/registry.h"
+#include "models/winograd_conv.h"
 #include "train/losses.h"
 #include "train/optimizers.h"
 #include "train/train_options.h"
@@ -74,6 +75,9 @@ void BM_StepOnly(benchmark::State& state) {
   auto model = models::create_model(arch, kClasses);
   model.train();
   model.to_channels_last();  // as scenery-train does by default (train.channels_last = auto)
+  // As scenery-train does by default (train.cpu_winograd = true) where oneDNN has the kernels.
+  models::set_winograd_training(env_int("SCENERY_BENCH_WINOGRAD", 1) != 0 &&
+                                models::winograd_available());
   train::OptimizerOptions o;
   auto opt = train::make_optimizer(model, o);
   const auto images =

@@ -10,7 +10,7 @@ namespace {
 
 nn::Sequential conv_bn_relu(int64_t in, int64_t out, int64_t kernel) {
   return nn::Sequential(
-      nn::Conv2d(nn::Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(false)),
+      FastConv2d(nn::Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(false)),
       nn::BatchNorm2d(out), nn::ReLU(nn::ReLUOptions(true)));
 }
 
@@ -36,7 +36,7 @@ PPMDeepsupImpl::PPMDeepsupImpl(int64_t num_classes, int64_t fc_dim) {
   conv_last = register_module(
       "conv_last",
       nn::Sequential(
-          nn::Conv2d(nn::Conv2dOptions(fc_dim + static_cast<int64_t>(bins_.size()) * 512, 512, 3)
+          FastConv2d(nn::Conv2dOptions(fc_dim + static_cast<int64_t>(bins_.size()) * 512, 512, 3)
                          .padding(1)
                          .bias(false)),
           nn::BatchNorm2d(512), nn::ReLU(nn::ReLUOptions(true)), nn::Dropout2d(0.1),

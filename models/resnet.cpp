@@ -9,8 +9,8 @@ namespace nn = torch::nn;
 
 namespace {
 
-nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride, int64_t dilation) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, 3)
+FastConv2d conv3x3(int64_t in, int64_t out, int64_t stride, int64_t dilation) {
+  return FastConv2d(nn::Conv2dOptions(in, out, 3)
                         .stride(stride)
                         .padding(dilation)
                         .dilation(dilation)

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "models/winograd_conv.h"
+
 namespace scenery::models {
 
 struct ResNetOptions {
@@ -35,7 +37,7 @@ class BasicBlockImpl : public torch::nn::Module {
                  int64_t dilation, torch::nn::Sequential downsample);
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  FastConv2d conv1{nullptr}, conv2{nullptr};  // 3x3: Winograd while training, where on
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Sequential downsample{nullptr};
 };
@@ -49,7 +51,9 @@ class BottleneckImpl : public torch::nn::Module {
                  int64_t dilation, torch::nn::Sequential downsample);
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  torch::nn::Conv2d conv1{nullptr};
+  FastConv2d conv2{nullptr};  // 3x3: Winograd while training, where on
+  torch::nn::Conv2d conv3{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential downsample{nullptr};
 };

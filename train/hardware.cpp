@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/torch_compat.h"
+#include "models/winograd_conv.h"
 
 namespace scenery::train {
 
@@ -43,8 +44,16 @@ Hardware setup_hardware(const Config& c) {
   if (hw.threads < 0) throw ConfigError("train.threads must be >= 0");
   if (hw.threads > 0) torch::set_num_threads(hw.threads);
   if (cuda) at::globalContext().setBenchmarkCuDNN(c.get<bool>("train.cudnn_benchmark"));
-  log::info("device {}, {} CPU threads, bf16 autocast {}, channels-last {}", hw.device.str(),
-            torch::get_num_threads(), hw.bf16 ? "on" : "off", hw.channels_last ? "on" : "off");
+  // The Winograd path is float32 and CPU-only; under bf16 autocast the direct
+  // convolutions (which autocast casts) must run.
+  const bool winograd = !cuda && !hw.bf16 && c.get<bool>("train.cpu_winograd");
+  models::set_winograd_training(winograd && models::winograd_available());
+  log::info("device {}, {} CPU threads, bf16 autocast {}, channels-last {}, Winograd {}",
+            hw.device.str(), torch::get_num_threads(), hw.bf16 ? "on" : "off",
+            hw.channels_last ? "on" : "off",
+            models::winograd_training_enabled() ? "on"
+            : winograd                          ? "off (no oneDNN Winograd kernels here)"
+                                                : "off");
   return hw;
 }
 

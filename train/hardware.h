@@ -1,5 +1,5 @@
 // Device, precision and threading of a run (train.device, train.amp,
-// train.channels_last, train.cudnn_benchmark, train.threads).
+// train.channels_last, train.cudnn_benchmark, train.cpu_winograd, train.threads).
 #pragma once
 
 #include <torch/torch.h>
@@ -17,7 +17,7 @@ struct Hardware {
 };
 
 // Throws ConfigError for unknown values or cuda asked without a GPU. Applies
-// the process-wide settings (threads, cuDNN benchmark).
+// the process-wide settings (threads, cuDNN benchmark, Winograd convolutions).
 Hardware setup_hardware(const Config& config);
 
 // Autocast on for the scope when `hw.bf16` (forward passes only).

@@ -85,6 +85,10 @@ void add_train_options(Config& c) {
                      "channels-last tensors: auto (= yes: faster convolutions with oneDNN on "
                      "CPU and cuDNN on GPU), yes, no");
   c.add<bool>("train.cudnn_benchmark", true, "cuda: let cuDNN pick the fastest convolution");
+  c.add<bool>("train.cpu_winograd", true,
+              "cpu, float32: training runs 3x3 stride-1 convolutions with oneDNN's Winograd "
+              "kernels where they are faster (AVX-512 CPUs); results agree with direct "
+              "convolution to float rounding, validation and evaluation stay direct");
 
   c.add<int>("dist.world_size", 1, "number of processes taking part");
   c.add<int>("dist.rank", 0, "rank of this process, 0..world_size-1");

@@ -14,6 +14,7 @@
 #include "eval/semantic_provider.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "models/winograd_conv.h"
 #include "train/hardware.h"
 #include "train/losses.h"
 #include "train/optimizers.h"
@@ -157,6 +158,12 @@ TrainResult run_training(const Config& c) {
   struct CloseLog {
     ~CloseLog() { log::close_file(); }
   } close_log;
+  // setup_hardware switches the Winograd path for this run; the caller's
+  // setting comes back when the run ends.
+  struct RestoreWinograd {
+    bool previous = models::winograd_training_enabled();
+    ~RestoreWinograd() { models::set_winograd_training(previous); }
+  } restore_winograd;
   const Hardware hw = setup_hardware(c);
   torch::manual_seed(static_cast<uint64_t>(c.get<int64_t>("train.seed")));
 
