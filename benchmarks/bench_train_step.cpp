@@ -96,7 +96,7 @@ void BM_StepOnly(benchmark::State& state) {
                      : models::SemanticMap::from_slots(channels.to(torch::kUInt8));
   }
   for (auto _ : state) {
-    opt.optimizer->zero_grad();
+    train::clear_gradients(*opt.optimizer);  // as the trainer does
     auto loss = train::training_loss(model.kind(), model.forward(images, semantic), labels, {});
     benchmark::DoNotOptimize(loss.item<double>());  // the trainer reads it too (NaN check)
     loss.backward();

@@ -2,30 +2,13 @@
 
 #include <fmt/core.h>
 
-#include <sstream>
-#include <type_traits>
-
 #include "core/error.h"
+#include "core/torch_compat.h"
 
 namespace scenery::models {
 namespace optim = torch::optim;
 
 namespace {
-
-// torch::optim keys its state map by the parameter's TensorImpl: as a string
-// of the address in LibTorch 1.x, as the address itself in 2.x. Deducing the
-// key type keeps this file free of version checks.
-template <class Map>
-typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
-  using Key = typename Map::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream s;
-    s << p.unsafeGetTensorImpl();
-    return s.str();
-  } else {
-    return static_cast<Key>(p.unsafeGetTensorImpl());
-  }
-}
 
 torch::Tensor checked(const std::string& name, const std::string& slot,
                       const std::map<std::string, torch::Tensor>& slots, const torch::Tensor& p) {
@@ -53,7 +36,7 @@ NamedTensorMap export_optimizer_state(optim::Optimizer& optimizer, const StateDi
   auto& state = optimizer.state();
   NamedTensorMap out;
   for (const auto& item : params) {
-    auto it = state.find(state_key(state, item.value()));
+    auto it = state.find(compat::optimizer_state_key(state, item.value()));
     if (it == state.end()) continue;
     auto& slots = out[item.key()];
     if (kind == "sgd") {
@@ -81,7 +64,7 @@ void import_optimizer_state(optim::Optimizer& optimizer, const StateDict& params
     if (kind == "sgd") {
       auto s = std::make_unique<optim::SGDParamState>();
       s->momentum_buffer(checked(name, "momentum_buffer", slots, *p));
-      state[state_key(state, *p)] = std::move(s);
+      state[compat::optimizer_state_key(state, *p)] = std::move(s);
     } else {
       auto s = std::make_unique<optim::AdamWParamState>();
       auto step = slots.find("step");
@@ -94,7 +77,7 @@ void import_optimizer_state(optim::Optimizer& optimizer, const StateDict& params
       if (slots.count("max_exp_avg_sq")) {
         s->max_exp_avg_sq(checked(name, "max_exp_avg_sq", slots, *p));
       }
-      state[state_key(state, *p)] = std::move(s);
+      state[compat::optimizer_state_key(state, *p)] = std::move(s);
     }
   }
 }

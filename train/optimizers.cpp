@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "core/error.h"
+#include "train/fused_sgd.h"
 
 namespace scenery::train {
 
@@ -79,13 +80,19 @@ BuiltOptimizer make_optimizer(const models::SceneModel& model, const OptimizerOp
   if (groups.empty()) throw TrainError("the model has no trainable parameters");
   if (o.name == "sgd") {
     // The defaults given here are never used: every group carries its own options.
-    built.optimizer =
-        std::make_unique<torch::optim::SGD>(std::move(groups), torch::optim::SGDOptions(o.lr));
+    built.optimizer = std::make_unique<FusedSGD>(std::move(groups), torch::optim::SGDOptions(o.lr));
   } else {
     built.optimizer =
         std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(o.lr));
   }
   return built;
+}
+
+void clear_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params())
+      p.mutable_grad() = torch::Tensor();
+  }
 }
 
 void apply_lr_factor(BuiltOptimizer& built, double factor) {

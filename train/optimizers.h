@@ -1,4 +1,5 @@
-// Optimizer construction: SGD (momentum, Nesterov) or AdamW from torch::optim,
+// Optimizer construction: SGD (momentum, Nesterov; torch::optim's, with the
+// per-parameter update fused: train/fused_sgd.h) or AdamW from torch::optim,
 // with parameter groups split by (body | head) x (decayed | not decayed), so
 // the body can learn slower than a fresh head and biases / normalisation
 // weights can skip weight decay.
@@ -46,6 +47,12 @@ bool is_norm_or_bias(const torch::Tensor& parameter);
 
 // Empty groups are left out. Only parameters with requires_grad take part.
 BuiltOptimizer make_optimizer(const models::SceneModel& model, const OptimizerOptions& options);
+
+// Drops every parameter's gradient (PyTorch 2's zero_grad(set_to_none=True)):
+// no pass writing zeros, and the next backward hands its gradient over instead
+// of adding it to zeros. A parameter that gets no gradient is then skipped by
+// the optimizer (no weight decay or momentum step), as in PyTorch 2.
+void clear_gradients(torch::optim::Optimizer& optimizer);
 
 // Sets every group's lr to its base lr * factor.
 void apply_lr_factor(BuiltOptimizer& built, double factor);

@@ -264,14 +264,14 @@ TrainResult run_training(const Config& c) {
     int64_t images = 0;
     int64_t pending_group = -1;  // accumulation group with gradients not yet applied
     bool stopped = false;
-    optimizer.optimizer->zero_grad();
+    clear_gradients(*optimizer.optimizer);
 
     const auto step = [&] {
       if (s.clip > 0) torch::nn::utils::clip_grad_norm_(parameters, s.clip);
       const double factor = schedule.factor(epoch, pos.iteration);
       apply_lr_factor(optimizer, factor);
       optimizer.optimizer->step();
-      optimizer.optimizer->zero_grad();
+      clear_gradients(*optimizer.optimizer);
       ++pos.iteration;
       ++steps_here;
       pos.last_lr = optimizer_options.lr * factor;
