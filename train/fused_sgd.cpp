@@ -18,32 +18,58 @@ struct Coefficients {
 //   d = grad.add(p, wd); buf = buf.mul(m).add(d, 1 - dampening) (or d on the
 //   first step); d = nesterov ? d.add(buf, m) : buf; p = p.add(d, -lr).
 // Each add-with-alpha is one fused multiply-add, as in LibTorch's kernels.
-// always_inline + internal linkage: every caller gets its own copy compiled
-// for its own target, none is shared across instruction sets.
+// The options are template arguments so each variant is a branch-free loop the
+// compiler vectorises. always_inline + internal linkage: every caller gets its
+// own copy compiled for its own target, none is shared across instruction sets.
+template <bool kDecay, bool kMomentum, bool kFirstStep, bool kNesterov>
 [[gnu::always_inline]] static inline void update_range(float* __restrict p,
                                                        const float* __restrict g,
                                                        float* __restrict buf, int64_t n,
-                                                       const Coefficients& c) {
+                                                       Coefficients c) {
+  const float wd = c.weight_decay, m = c.momentum, keep = c.one_minus_dampening;
+  const float minus_lr = c.minus_lr;
   for (int64_t i = 0; i < n; ++i) {
-    float d = c.decay ? std::fma(p[i], c.weight_decay, g[i]) : g[i];
-    if (c.use_momentum) {
-      const float b = c.first_step ? d : std::fma(d, c.one_minus_dampening, buf[i] * c.momentum);
+    float d = kDecay ? std::fma(p[i], wd, g[i]) : g[i];
+    if constexpr (kMomentum) {
+      const float b = kFirstStep ? d : std::fma(d, keep, buf[i] * m);
       buf[i] = b;
-      d = c.nesterov ? std::fma(b, c.momentum, d) : b;
+      d = kNesterov ? std::fma(b, m, d) : b;
     }
-    p[i] = std::fma(d, c.minus_lr, p[i]);
+    p[i] = std::fma(d, minus_lr, p[i]);
   }
+}
+
+[[gnu::always_inline]] static inline void update_any(float* p, const float* g, float* buf,
+                                                     int64_t n, const Coefficients& c) {
+  if (!c.use_momentum) {
+    if (c.decay) return update_range<true, false, false, false>(p, g, buf, n, c);
+    return update_range<false, false, false, false>(p, g, buf, n, c);
+  }
+  if (c.first_step) {
+    if (c.nesterov) {
+      if (c.decay) return update_range<true, true, true, true>(p, g, buf, n, c);
+      return update_range<false, true, true, true>(p, g, buf, n, c);
+    }
+    if (c.decay) return update_range<true, true, true, false>(p, g, buf, n, c);
+    return update_range<false, true, true, false>(p, g, buf, n, c);
+  }
+  if (c.nesterov) {
+    if (c.decay) return update_range<true, true, false, true>(p, g, buf, n, c);
+    return update_range<false, true, false, true>(p, g, buf, n, c);
+  }
+  if (c.decay) return update_range<true, true, false, false>(p, g, buf, n, c);
+  return update_range<false, true, false, false>(p, g, buf, n, c);
 }
 
 #if defined(__x86_64__)
 [[gnu::target("avx2,fma")]] void update_range_fma(float* p, const float* g, float* buf, int64_t n,
                                                   const Coefficients& c) {
-  update_range(p, g, buf, n, c);
+  update_any(p, g, buf, n, c);
 }
 #endif
 
 void update_range_portable(float* p, const float* g, float* buf, int64_t n, const Coefficients& c) {
-  update_range(p, g, buf, n, c);
+  update_any(p, g, buf, n, c);
 }
 
 bool has_fma() {
