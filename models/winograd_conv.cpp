@@ -8,6 +8,9 @@
 #include <memory>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 
@@ -172,6 +175,21 @@ struct Scratchpad {
   memory mem;
 };
 
+// Runs one of a plan's primitives: `inputs` already in its layouts, `output`
+// (argument `output_arg`) written through a buffer in its layout when the
+// tensor's own layout differs.
+void execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd,
+             const std::vector<std::pair<int, const Bound*>>& inputs, int output_arg,
+             const torch::Tensor& output, dnnl::stream& stream) {
+  const Bound out = bind_output(pd.query_md(dnnl::query::exec_arg_md, output_arg), output);
+  Scratchpad scratch(pd.scratchpad_desc());
+  std::unordered_map<int, memory> args{{output_arg, out.mem}, {DNNL_ARG_SCRATCHPAD, scratch.mem}};
+  for (const auto& [arg, bound] : inputs)
+    args.emplace(arg, bound->mem);
+  primitive.execute(stream, args);
+  finish_output(out, output, stream);
+}
+
 torch::Tensor run_forward(const torch::Tensor& input, const torch::Tensor& weight,
                           int64_t padding_h, int64_t padding_w) {
   const Plan& plan = plan_for(plan_key(input, weight, padding_h, padding_w));
@@ -181,13 +199,8 @@ torch::Tensor run_forward(const torch::Tensor& input, const torch::Tensor& weigh
   dnnl::stream stream(cpu_engine());
   const Bound src = bind_input(plan.forward_pd.src_desc(), input, stream);
   const Bound weights = bind_input(plan.forward_pd.weights_desc(), weight, stream);
-  const Bound dst = bind_output(plan.forward_pd.dst_desc(), output);
-  Scratchpad scratch(plan.forward_pd.scratchpad_desc());
-  plan.forward.execute(stream, {{DNNL_ARG_SRC, src.mem},
-                                {DNNL_ARG_WEIGHTS, weights.mem},
-                                {DNNL_ARG_DST, dst.mem},
-                                {DNNL_ARG_SCRATCHPAD, scratch.mem}});
-  finish_output(dst, output, stream);
+  execute(plan.forward, plan.forward_pd, {{DNNL_ARG_SRC, &src}, {DNNL_ARG_WEIGHTS, &weights}},
+          DNNL_ARG_DST, output, stream);
   stream.wait();
   return output;
 }
@@ -196,13 +209,9 @@ torch::Tensor run_backward_data(const Plan& plan, const Bound& diff_dst, const t
                                 const torch::Tensor& weight, dnnl::stream& stream) {
   auto grad_input = torch::empty_like(input);
   const Bound weights = bind_input(plan.backward_data_pd.weights_desc(), weight, stream);
-  const Bound diff_src = bind_output(plan.backward_data_pd.diff_src_desc(), grad_input);
-  Scratchpad scratch(plan.backward_data_pd.scratchpad_desc());
-  plan.backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst.mem},
-                                      {DNNL_ARG_WEIGHTS, weights.mem},
-                                      {DNNL_ARG_DIFF_SRC, diff_src.mem},
-                                      {DNNL_ARG_SCRATCHPAD, scratch.mem}});
-  finish_output(diff_src, grad_input, stream);
+  execute(plan.backward_data, plan.backward_data_pd,
+          {{DNNL_ARG_DIFF_DST, &diff_dst}, {DNNL_ARG_WEIGHTS, &weights}}, DNNL_ARG_DIFF_SRC,
+          grad_input, stream);
   return grad_input;
 }
 
@@ -211,13 +220,9 @@ torch::Tensor run_backward_weights(const Plan& plan, const Bound& diff_dst,
                                    dnnl::stream& stream) {
   auto grad_weight = torch::empty_like(weight);  // the parameter's strides, as autograd expects
   const Bound src = bind_input(plan.backward_weights_pd.src_desc(), input, stream);
-  const Bound diff_weights = bind_output(plan.backward_weights_pd.diff_weights_desc(), grad_weight);
-  Scratchpad scratch(plan.backward_weights_pd.scratchpad_desc());
-  plan.backward_weights.execute(stream, {{DNNL_ARG_SRC, src.mem},
-                                         {DNNL_ARG_DIFF_DST, diff_dst.mem},
-                                         {DNNL_ARG_DIFF_WEIGHTS, diff_weights.mem},
-                                         {DNNL_ARG_SCRATCHPAD, scratch.mem}});
-  finish_output(diff_weights, grad_weight, stream);
+  execute(plan.backward_weights, plan.backward_weights_pd,
+          {{DNNL_ARG_SRC, &src}, {DNNL_ARG_DIFF_DST, &diff_dst}}, DNNL_ARG_DIFF_WEIGHTS,
+          grad_weight, stream);
   return grad_weight;
 }
 

@@ -32,6 +32,15 @@ inline bool have_torchvision() {
       GTEST_SKIP() << "/usr/bin/python3 lacks torch/torchvision"; \
   } while (0)
 
+// Copies `from`'s parameters into `to`, a model built the same way.
+template <class Model>
+void copy_parameters(Model& from, Model& to) {
+  torch::NoGradGuard no_grad;
+  auto source = from.named_parameters();
+  for (auto& p : to.named_parameters())
+    p.value().copy_(source[p.key()]);
+}
+
 // Runs tests/models/<script>; fails the test with its output on a non-zero exit.
 inline std::string run_reference_script(const std::string& script, const std::string& args) {
   auto r = scenery::testing::run_command(kPython + " " + std::string(SCENERY_SOURCE_DIR) +

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/torch_compat.h"
+#include "models/models_test_util.h"
 #include "models/precision.h"
 #include "models/registry.h"
 
@@ -36,12 +37,7 @@ TEST(SpeedModes, ChannelsLastTrainStepMatchesContiguous) {
   torch::manual_seed(0);
   auto a = create_model("resnet18", 4);
   auto b = create_model("resnet18", 4);
-  {
-    torch::NoGradGuard no_grad;
-    auto pa = a.named_parameters();
-    for (auto& p : b.named_parameters())
-      p.value().copy_(pa[p.key()]);
-  }
+  testutil::copy_parameters(a, b);
   b.to_channels_last();
   auto x = torch::randn({2, 3, 64, 64});
   auto y = torch::tensor({1, 3});

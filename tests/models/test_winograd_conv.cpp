@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "models/models_test_util.h"
 #include "models/registry.h"
 #include "models/winograd_conv.h"
 
@@ -176,12 +177,7 @@ TEST(WinogradConv, ResNetTrainingLossAgreesWithDirect) {
   torch::manual_seed(4);
   auto a = create_model("resnet18", 4);
   auto b = create_model("resnet18", 4);
-  {
-    torch::NoGradGuard no_grad;
-    auto pa = a.named_parameters();
-    for (auto& p : b.named_parameters())
-      p.value().copy_(pa[p.key()]);
-  }
+  testutil::copy_parameters(a, b);
   const auto x = torch::randn({4, 3, 64, 64});
   const auto y = torch::tensor({0, 1, 2, 3}, torch::kLong);
   auto loss_and_grad = [&](SceneModel& m) {
