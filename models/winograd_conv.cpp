@@ -36,16 +36,16 @@ PlanKey plan_key(const torch::Tensor& input, const torch::Tensor& weight, int64_
           weight.size(0), padding_h,     padding_w,     at::get_num_threads()};
 }
 
+#if SCENERY_HAVE_ONEDNN
+
+using dnnl::memory;
+using Dims = memory::dims;
+
 std::string describe(const PlanKey& k) {
   return fmt::format("input {}x{}x{}x{}, {} output channels, padding {}x{}", std::get<0>(k),
                      std::get<1>(k), std::get<2>(k), std::get<3>(k), std::get<4>(k), std::get<5>(k),
                      std::get<6>(k));
 }
-
-#if SCENERY_HAVE_ONEDNN
-
-using dnnl::memory;
-using Dims = memory::dims;
 
 dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -95,7 +95,8 @@ std::unique_ptr<Plan> make_plan(const PlanKey& k) {
   return plan;
 }
 
-// Plans by geometry; a geometry oneDNN refuses is remembered as null.
+// Plans by geometry; a geometry oneDNN refuses is remembered as null. Training
+// crops have a fixed size, so a run builds a handful of plans.
 const Plan* find_plan(const PlanKey& key) {
   static std::mutex mutex;
   static std::map<PlanKey, std::unique_ptr<Plan>> plans;

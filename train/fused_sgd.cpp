@@ -62,6 +62,11 @@ template <bool kDecay, bool kMomentum, bool kFirstStep, bool kNesterov>
 }
 
 #if defined(__x86_64__)
+bool has_fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+
 [[gnu::target("avx2,fma")]] void update_range_fma(float* p, const float* g, float* buf, int64_t n,
                                                   const Coefficients& c) {
   update_any(p, g, buf, n, c);
@@ -70,15 +75,6 @@ template <bool kDecay, bool kMomentum, bool kFirstStep, bool kNesterov>
 
 void update_range_portable(float* p, const float* g, float* buf, int64_t n, const Coefficients& c) {
   update_any(p, g, buf, n, c);
-}
-
-bool has_fma() {
-#if defined(__x86_64__)
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-#else
-  return false;
-#endif
 }
 
 bool fusable(const torch::Tensor& p, const torch::Tensor& g) {
@@ -91,10 +87,12 @@ bool fusable(const torch::Tensor& p, const torch::Tensor& g) {
 }  // namespace
 
 bool fused_sgd_vectorised() {
-#if defined(__aarch64__)
-  return true;
-#else
+#if defined(__x86_64__)
   return has_fma();
+#elif defined(__aarch64__)
+  return true;  // FMA is part of the base instruction set
+#else
+  return false;
 #endif
 }
 
