@@ -6,6 +6,7 @@
 
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "models/winograd_conv.h"
 #include "train_test_helpers.h"
 
 namespace scenery::train::testing {
@@ -119,6 +120,32 @@ TEST(Trainer, InterruptedAndResumedEqualsUninterruptedAdamWAccumulated) {
   expect_exact_resume(
       with(tiny_args(dir / "data", dir / "a"), extra),
       with(with(tiny_args(dir / "data", dir / "b"), extra), {"--data.workers", "2"}), 1, 4);
+}
+
+// train.cpu_winograd switches the training convolutions of one run (layer1 at
+// 48-px crops is 12x12, inside the Winograd rule) and leaves the process-wide
+// setting as it found it.
+TEST(Trainer, CpuWinogradSwitchesTheRunsConvolutions) {
+  if (!models::winograd_available()) GTEST_SKIP() << "no oneDNN Winograd kernels here";
+  torch::set_num_threads(1);
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  auto run = [&](const std::string& run_dir, const std::string& winograd) {
+    train(with(tiny_args(dir / "data", dir / run_dir),
+               {"--train.epochs", "1", "--train.cpu_winograd", winograd}));
+    return models::read_checkpoint(dir / run_dir / "last.ckpt").state_dict;
+  };
+  ASSERT_FALSE(models::winograd_training_enabled());
+  const auto direct = run("direct", "false");
+  const auto winograd = run("winograd", "true");
+  const auto winograd_again = run("winograd_again", "true");
+  EXPECT_FALSE(models::winograd_training_enabled()) << "the run restores the caller's setting";
+  expect_same_weights(winograd, winograd_again);
+  const auto* a = direct.find("layer1.0.conv1.weight");
+  const auto* b = winograd.find("layer1.0.conv1.weight");
+  ASSERT_TRUE(a && b);
+  EXPECT_FALSE(torch::equal(*a, *b)) << "the Winograd run computed different roundings";
+  EXPECT_LT((*a - *b).abs().max().item<double>(), 1e-2) << "but the same training";
 }
 
 TEST(Trainer, FineTuningReplacesTheHeadAndKeepsTheBody) {
