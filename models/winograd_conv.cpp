@@ -133,37 +133,37 @@ memory wrap(const torch::Tensor& t) {
 }
 
 // A tensor as a primitive wants it: the tensor's own memory when the layouts
-// agree, else a reordered copy (kept alive by `storage`).
+// agree, else a buffer in the primitive's layout (kept alive by `storage`).
 struct Bound {
   memory mem;
   torch::Tensor storage;
+  bool is_own_memory() const { return !storage.defined(); }
 };
 
-torch::Tensor buffer_for(const memory::desc& desc) {
-  return torch::empty({static_cast<int64_t>(desc.get_size() / sizeof(float))}, torch::kFloat);
+Bound bind(const memory::desc& wanted, const torch::Tensor& t) {
+  memory user = wrap(t);
+  if (user.get_desc() == wanted) return {user, {}};
+  Bound bound{
+      {}, torch::empty({static_cast<int64_t>(wanted.get_size() / sizeof(float))}, torch::kFloat)};
+  bound.mem = memory(wanted, cpu_engine(), bound.storage.data_ptr<float>());
+  return bound;
 }
 
+// An input: bound, and reordered into the buffer when it got one.
 Bound bind_input(const memory::desc& wanted, const torch::Tensor& t, dnnl::stream& stream) {
-  memory user = wrap(t);
-  if (user.get_desc() == wanted) return {user, t};
-  Bound bound{{}, buffer_for(wanted)};
-  bound.mem = memory(wanted, cpu_engine(), bound.storage.data_ptr<float>());
-  dnnl::reorder(user, bound.mem).execute(stream, user, bound.mem);
+  Bound bound = bind(wanted, t);
+  if (!bound.is_own_memory()) {
+    memory user = wrap(t);
+    dnnl::reorder(user, bound.mem).execute(stream, user, bound.mem);
+  }
   return bound;
 }
 
-Bound bind_output(const memory::desc& wanted, const torch::Tensor& t) {
+// An output: reordered from its buffer into the tensor when it got one.
+void finish_output(Bound& bound, const torch::Tensor& t, dnnl::stream& stream) {
+  if (bound.is_own_memory()) return;
   memory user = wrap(t);
-  if (user.get_desc() == wanted) return {user, t};
-  Bound bound{{}, buffer_for(wanted)};
-  bound.mem = memory(wanted, cpu_engine(), bound.storage.data_ptr<float>());
-  return bound;
-}
-
-void finish_output(const Bound& bound, const torch::Tensor& t, dnnl::stream& stream) {
-  if (bound.storage.data_ptr() == t.data_ptr()) return;
-  memory user = wrap(t);
-  dnnl::reorder(bound.mem, user).execute(stream, const_cast<memory&>(bound.mem), user);
+  dnnl::reorder(bound.mem, user).execute(stream, bound.mem, user);
 }
 
 // Torch's allocator (and with it the retained heap) serves the scratchpad.
@@ -182,7 +182,7 @@ struct Scratchpad {
 void execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd,
              const std::vector<std::pair<int, const Bound*>>& inputs, int output_arg,
              const torch::Tensor& output, dnnl::stream& stream) {
-  const Bound out = bind_output(pd.query_md(dnnl::query::exec_arg_md, output_arg), output);
+  Bound out = bind(pd.query_md(dnnl::query::exec_arg_md, output_arg), output);
   Scratchpad scratch(pd.scratchpad_desc());
   std::unordered_map<int, memory> args{{output_arg, out.mem}, {DNNL_ARG_SCRATCHPAD, scratch.mem}};
   for (const auto& [arg, bound] : inputs)
@@ -227,6 +227,18 @@ torch::Tensor run_backward_weights(const Plan& plan, const Bound& diff_dst,
   return grad_weight;
 }
 
+// oneDNN reports failures (out of memory, say) as dnnl::error; library code
+// throws ModelError naming the convolution.
+template <class Body>
+auto translating_onednn_errors(const PlanKey& key, Body&& body) {
+  try {
+    return body();
+  } catch (const dnnl::error& e) {
+    throw ModelError(
+        fmt::format("Winograd convolution ({}): oneDNN failed: {}", describe(key), e.what()));
+  }
+}
+
 class WinogradConvFunction : public torch::autograd::Function<WinogradConvFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input,
@@ -234,7 +246,9 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
     ctx->save_for_backward({input, weight});
     ctx->saved_data["padding_h"] = padding_h;
     ctx->saved_data["padding_w"] = padding_w;
-    return run_forward(input, weight, padding_h, padding_w);
+    return translating_onednn_errors(plan_key(input, weight, padding_h, padding_w), [&] {
+      return run_forward(input, weight, padding_h, padding_w);
+    });
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -244,26 +258,31 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
     const auto& weight = saved[1];
     const int64_t padding_h = ctx->saved_data["padding_h"].toInt();
     const int64_t padding_w = ctx->saved_data["padding_w"].toInt();
-    const Plan& plan = plan_for(plan_key(input, weight, padding_h, padding_w));
+    const auto key = plan_key(input, weight, padding_h, padding_w);
+    const Plan& plan = plan_for(key);
     const auto grad_output = grads[0].contiguous(input.suggest_memory_format());
     const bool want_input = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
-    dnnl::stream stream(cpu_engine());
-    // Both passes read the output gradient, usually in the same blocked
-    // layout: reorder it once.
-    const auto data_layout = plan.backward_data_pd.diff_dst_desc();
-    const auto weights_layout = plan.backward_weights_pd.diff_dst_desc();
-    Bound for_data, for_weights;
-    if (want_input) for_data = bind_input(data_layout, grad_output, stream);
-    if (want_weight) {
-      for_weights = want_input && data_layout == weights_layout
-                        ? for_data
-                        : bind_input(weights_layout, grad_output, stream);
-    }
-    torch::Tensor grad_input, grad_weight;
-    if (want_input) grad_input = run_backward_data(plan, for_data, input, weight, stream);
-    if (want_weight) grad_weight = run_backward_weights(plan, for_weights, input, weight, stream);
-    stream.wait();
-    return {grad_input, grad_weight, torch::Tensor(), torch::Tensor()};
+    return translating_onednn_errors(key, [&]() -> torch::autograd::variable_list {
+      dnnl::stream stream(cpu_engine());
+      // Both passes read the output gradient, usually in the same blocked
+      // layout: reorder it once.
+      const auto data_layout = plan.backward_data_pd.diff_dst_desc();
+      const auto weights_layout = plan.backward_weights_pd.diff_dst_desc();
+      Bound for_data, for_weights;
+      if (want_input) for_data = bind_input(data_layout, grad_output, stream);
+      if (want_weight) {
+        for_weights = want_input && data_layout == weights_layout
+                          ? for_data
+                          : bind_input(weights_layout, grad_output, stream);
+      }
+      torch::Tensor grad_input, grad_weight;
+      if (want_input) grad_input = run_backward_data(plan, for_data, input, weight, stream);
+      if (want_weight) {
+        grad_weight = run_backward_weights(plan, for_weights, input, weight, stream);
+      }
+      stream.wait();
+      return {grad_input, grad_weight, torch::Tensor(), torch::Tensor()};
+    });
   }
 };
 
