@@ -65,6 +65,13 @@ class TrainError : public Error {
   using Error::Error;
 };
 
+// A process group that can not form (bad launch environment, unreachable
+// master) or that lost a rank mid-run; the message names ranks, host and port.
+class DistError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Filesystem failures: unreadable, unwritable, out of space.
 class IoError : public Error {
  public:

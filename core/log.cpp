@@ -17,6 +17,7 @@ namespace scenery::log {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::atomic<int> g_console_level{static_cast<int>(Level::kDebug)};
 std::mutex g_mutex;
 std::FILE* g_file = nullptr;
 
@@ -65,6 +66,10 @@ void add_file(const std::filesystem::path& file) {
   g_file = f;
 }
 
+void set_console_level(Level level) {
+  g_console_level = static_cast<int>(level);
+}
+
 void close_file() {
   std::lock_guard<std::mutex> lock(g_mutex);
   if (g_file) std::fclose(g_file);
@@ -80,9 +85,11 @@ void write(Level level, std::string_view message) {
       fmt::format("{:%Y-%m-%d %H:%M:%S} {:<5} {}\n", local, level_name(level), message);
   std::lock_guard<std::mutex> lock(g_mutex);
   // A progress bar may own the current terminal line; start on a fresh one.
-  terminal::clear_status_line(stderr);
-  std::fputs(line.c_str(), stderr);
-  std::fflush(stderr);
+  if (static_cast<int>(level) >= g_console_level.load()) {
+    terminal::clear_status_line(stderr);
+    std::fputs(line.c_str(), stderr);
+    std::fflush(stderr);
+  }
   if (g_file) {
     std::fputs(line.c_str(), g_file);
     std::fflush(g_file);

@@ -21,6 +21,9 @@ bool enabled(Level level);
 
 // Appends every later line to `file` as well (throws IoError if it cannot be opened).
 void add_file(const std::filesystem::path& file);
+// Messages below `level` go to the log file only, not to stderr (data-parallel
+// ranks other than 0 print warnings and errors; their file has everything).
+void set_console_level(Level level);
 void close_file();
 
 void write(Level level, std::string_view message);

@@ -28,7 +28,7 @@ Progress::Progress(std::string label, int64_t total, Options options)
       return duration<double>(steady_clock::now().time_since_epoch()).count();
     };
   }
-  tty_ = options_.tty < 0 ? terminal::is_tty(options_.out) : options_.tty == 1;
+  tty_ = options_.out && (options_.tty < 0 ? terminal::is_tty(options_.out) : options_.tty == 1);
   start_ = now();
 }
 
@@ -85,6 +85,7 @@ std::string Progress::line_locked(double t) const {
 }
 
 void Progress::maybe_draw_locked(bool force) {
+  if (!options_.out) return;
   const double t = now();
   const double interval = tty_ ? options_.redraw_interval_s : options_.plain_interval_s;
   if (!force && t - last_draw_ < interval) return;
@@ -104,7 +105,7 @@ void Progress::finish() {
   if (finished_) return;
   finished_ = true;
   maybe_draw_locked(true);
-  if (tty_) {
+  if (tty_ && options_.out) {
     terminal::clear_status_line(options_.out);
     std::fputs((line_locked(now()) + "\n").c_str(), options_.out);
     std::fflush(options_.out);

@@ -14,7 +14,7 @@ namespace scenery {
 class Progress {
  public:
   struct Options {
-    std::FILE* out = stderr;
+    std::FILE* out = stderr;         // nullptr: draw nothing (a data-parallel rank other than 0)
     int tty = -1;                    // -1: detect from `out`; 0/1: force
     double redraw_interval_s = 0.1;  // terminal redraw throttle
     double plain_interval_s = 10.0;  // seconds between plain lines

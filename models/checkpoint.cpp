@@ -61,6 +61,12 @@ IValue encode_training(const TrainingState& t) {
   d.insert("epoch", t.epoch);
   d.insert("iteration", t.iteration);
   if (t.rng_state.defined()) d.insert("rng_state", to_cpu(t.rng_state));
+  if (t.rank_rng_states.defined()) d.insert("rank_rng_states", to_cpu(t.rank_rng_states));
+  d.insert("world_size", t.world_size);
+  if (!t.init_weights.empty()) {
+    d.insert("init_weights", t.init_weights);
+    d.insert("init_weights_sha256", t.init_weights_sha256);
+  }
   return d;
 }
 
@@ -141,6 +147,12 @@ TrainingState decode_training(const GenericDict& d, const std::string& where) {
   t.epoch = r.integer("epoch");
   t.iteration = r.integer("iteration");
   if (r.has("rng_state")) t.rng_state = r.at("rng_state").toTensor();
+  if (r.has("rank_rng_states")) t.rank_rng_states = r.at("rank_rng_states").toTensor();
+  if (r.has("world_size")) t.world_size = r.integer("world_size");
+  if (r.has("init_weights")) {
+    t.init_weights = r.str("init_weights");
+    t.init_weights_sha256 = r.str("init_weights_sha256");
+  }
   return t;
 }
 

@@ -10,7 +10,11 @@
 //   state_dict    {name: tensor}            torchvision names, BN buffers included
 //   training (optional) {optimizer: str, optimizer_state: {param name: {key: tensor}},
 //                        scheduler: {key: float}, epoch: int, iteration: int,
-//                        rng_state: uint8 tensor (torch CPU generator state)}
+//                        rng_state: uint8 tensor (torch CPU generator state),
+//                        world_size: int, rank_rng_states: uint8 [world_size, S]
+//                        (data-parallel runs: every rank's generator),
+//                        init_weights, init_weights_sha256: str (the model.weights
+//                        file a fine-tuning run started from)}
 // Written through replace_file_atomic: an interrupted save leaves the previous file intact.
 #pragma once
 
@@ -46,6 +50,10 @@ struct TrainingState {
   int64_t epoch = 0;
   int64_t iteration = 0;
   torch::Tensor rng_state;  // cpu_rng_state()
+  int64_t world_size = 1;   // data-parallel ranks of the run that saved it
+  torch::Tensor rank_rng_states;  // [world_size, S] every rank's cpu_rng_state(); or undefined
+  std::string init_weights;         // model.weights that initialised the run ("" = none)
+  std::string init_weights_sha256;  // its SHA-256 (hex)
 };
 
 struct Checkpoint {

@@ -4,8 +4,8 @@ namespace scenery::models {
 namespace nn = torch::nn;
 
 DenseLayerImpl::DenseLayerImpl(int64_t in_features, int64_t growth, int64_t bn_size)
-    : norm1(register_module("norm1", nn::BatchNorm2d(in_features))),
-      norm2(register_module("norm2", nn::BatchNorm2d(bn_size * growth))),
+    : norm1(register_module("norm1", BatchNorm2d(in_features))),
+      norm2(register_module("norm2", BatchNorm2d(bn_size * growth))),
       conv1(register_module(
           "conv1", nn::Conv2d(nn::Conv2dOptions(in_features, bn_size * growth, 1).bias(false)))),
       conv2(register_module(
@@ -33,7 +33,7 @@ torch::Tensor DenseBlockImpl::forward(const torch::Tensor& x) {
 }
 
 TransitionImpl::TransitionImpl(int64_t in_features, int64_t out_features)
-    : norm(register_module("norm", nn::BatchNorm2d(in_features))),
+    : norm(register_module("norm", BatchNorm2d(in_features))),
       conv(register_module(
           "conv", nn::Conv2d(nn::Conv2dOptions(in_features, out_features, 1).bias(false)))) {}
 
@@ -46,7 +46,7 @@ DenseNetImpl::DenseNetImpl(const DenseNetOptions& o) {
   features->push_back(
       "conv0",
       nn::Conv2d(nn::Conv2dOptions(3, o.init_features, 7).stride(2).padding(3).bias(false)));
-  features->push_back("norm0", nn::BatchNorm2d(o.init_features));
+  features->push_back("norm0", BatchNorm2d(o.init_features));
   features->push_back("relu0", nn::ReLU(nn::ReLUOptions(true)));
   features->push_back("pool0", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
   int64_t n = o.init_features;
@@ -59,7 +59,7 @@ DenseNetImpl::DenseNetImpl(const DenseNetOptions& o) {
       n /= 2;
     }
   }
-  features->push_back("norm5", nn::BatchNorm2d(n));
+  features->push_back("norm5", BatchNorm2d(n));
   classifier = register_module("classifier", nn::Linear(n, o.num_classes));
   // torchvision's initialisation.
   torch::NoGradGuard no_grad;

@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include "models/batch_norm.h"
+
 #include <vector>
 
 namespace scenery::models {
@@ -13,7 +15,7 @@ class DenseLayerImpl : public torch::nn::Module {
  public:
   DenseLayerImpl(int64_t in_features, int64_t growth, int64_t bn_size);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::BatchNorm2d norm1{nullptr}, norm2{nullptr};
+  BatchNorm2d norm1{nullptr}, norm2{nullptr};
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
 };
 TORCH_MODULE(DenseLayer);
@@ -32,7 +34,7 @@ class TransitionImpl : public torch::nn::Module {
  public:
   TransitionImpl(int64_t in_features, int64_t out_features);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::BatchNorm2d norm{nullptr};
+  BatchNorm2d norm{nullptr};
   torch::nn::Conv2d conv{nullptr};
 };
 TORCH_MODULE(Transition);

@@ -14,6 +14,9 @@ void add_model_options(Config& c) {
   c.add<std::string>(
       "model.weights", "",
       "checkpoint to initialise from (fine-tuning; see scripts/convert_places365_checkpoint.py)");
+  c.add<double>("model.dropout", -1,
+                "probability of every dropout layer; -1 = the architecture's own (0.5 for "
+                "AlexNet/VGG classifiers, 0.1 in the parsing decoder)");
 }
 
 }  // namespace scenery::models

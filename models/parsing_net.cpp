@@ -11,7 +11,7 @@ namespace {
 nn::Sequential conv_bn_relu(int64_t in, int64_t out, int64_t kernel) {
   return nn::Sequential(
       FastConv2d(nn::Conv2dOptions(in, out, kernel).padding(kernel / 2).bias(false)),
-      nn::BatchNorm2d(out), nn::ReLU(nn::ReLUOptions(true)));
+      BatchNorm2d(out), nn::ReLU(nn::ReLUOptions(true)));
 }
 
 torch::Tensor upsample(const torch::Tensor& x, at::IntArrayRef size) {
@@ -30,7 +30,7 @@ PPMDeepsupImpl::PPMDeepsupImpl(int64_t num_classes, int64_t fc_dim) {
   for (int64_t bin : bins_) {
     ppm->push_back(nn::Sequential(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(bin)),
                                   nn::Conv2d(nn::Conv2dOptions(fc_dim, 512, 1).bias(false)),
-                                  nn::BatchNorm2d(512), nn::ReLU(nn::ReLUOptions(true))));
+                                  BatchNorm2d(512), nn::ReLU(nn::ReLUOptions(true))));
   }
   cbr_deepsup = register_module("cbr_deepsup", conv_bn_relu(fc_dim / 2, fc_dim / 4, 3));
   conv_last = register_module(
@@ -39,7 +39,7 @@ PPMDeepsupImpl::PPMDeepsupImpl(int64_t num_classes, int64_t fc_dim) {
           FastConv2d(nn::Conv2dOptions(fc_dim + static_cast<int64_t>(bins_.size()) * 512, 512, 3)
                          .padding(1)
                          .bias(false)),
-          nn::BatchNorm2d(512), nn::ReLU(nn::ReLUOptions(true)), nn::Dropout2d(0.1),
+          BatchNorm2d(512), nn::ReLU(nn::ReLUOptions(true)), nn::Dropout2d(0.1),
           nn::Conv2d(nn::Conv2dOptions(512, num_classes, 1))));
   conv_last_deepsup = register_module("conv_last_deepsup",
                                       nn::Conv2d(nn::Conv2dOptions(fc_dim / 4, num_classes, 1)));

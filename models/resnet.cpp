@@ -27,8 +27,8 @@ BasicBlockImpl::BasicBlockImpl(int64_t inplanes, int64_t planes, int64_t stride,
                                int64_t first_dilation, int64_t dilation, nn::Sequential downsample_)
     : conv1(register_module("conv1", conv3x3(inplanes, planes, stride, first_dilation))),
       conv2(register_module("conv2", conv3x3(planes, planes, 1, dilation))),
-      bn1(register_module("bn1", nn::BatchNorm2d(planes))),
-      bn2(register_module("bn2", nn::BatchNorm2d(planes))) {
+      bn1(register_module("bn1", BatchNorm2d(planes))),
+      bn2(register_module("bn2", BatchNorm2d(planes))) {
   if (downsample_) downsample = register_module("downsample", downsample_);
 }
 
@@ -45,9 +45,9 @@ BottleneckImpl::BottleneckImpl(int64_t inplanes, int64_t planes, int64_t stride,
     : conv1(register_module("conv1", conv1x1(inplanes, planes))),
       conv2(register_module("conv2", conv3x3(planes, planes, stride, first_dilation))),
       conv3(register_module("conv3", conv1x1(planes, planes * kExpansion))),
-      bn1(register_module("bn1", nn::BatchNorm2d(planes))),
-      bn2(register_module("bn2", nn::BatchNorm2d(planes))),
-      bn3(register_module("bn3", nn::BatchNorm2d(planes * kExpansion))) {
+      bn1(register_module("bn1", BatchNorm2d(planes))),
+      bn2(register_module("bn2", BatchNorm2d(planes))),
+      bn3(register_module("bn3", BatchNorm2d(planes * kExpansion))) {
   if (downsample_) downsample = register_module("downsample", downsample_);
 }
 
@@ -63,7 +63,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   if (options.layers.size() != 4) throw ModelError("ResNet needs 4 stage depths");
   conv1 = register_module("conv1",
                           nn::Conv2d(nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
-  bn1 = register_module("bn1", nn::BatchNorm2d(64));
+  bn1 = register_module("bn1", BatchNorm2d(64));
   layer1 = register_module("layer1", make_layer(64, options.layers[0], 1, false));
   layer2 = register_module("layer2", make_layer(128, options.layers[1], 2, false));
   layer3 = register_module("layer3", make_layer(256, options.layers[2], 2, options.dilate_layer3));
@@ -87,7 +87,7 @@ nn::Sequential ResNetImpl::make_layer(int64_t planes, int64_t blocks, int64_t st
   nn::Sequential downsample{nullptr};
   if (stride != 1 || inplanes_ != planes * expansion) {
     downsample = nn::Sequential(conv1x1(inplanes_, planes * expansion, stride),
-                                nn::BatchNorm2d(planes * expansion));
+                                BatchNorm2d(planes * expansion));
   }
   nn::Sequential layer;
   for (int64_t i = 0; i < blocks; ++i) {
@@ -159,7 +159,7 @@ void init_resnet_weights(torch::nn::Module& module) {
   for (auto& m : module.modules(/*include_self=*/false)) {
     if (auto* conv = m->as<nn::Conv2d>()) {
       nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
-    } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
+    } else if (auto* bn = m->as<BatchNorm2d>()) {
       nn::init::ones_(bn->weight);
       nn::init::zeros_(bn->bias);
     }

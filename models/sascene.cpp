@@ -14,13 +14,13 @@ nn::Sequential stem(int64_t in_channels) {
                                        .stride(kStemStride)
                                        .padding(kStemPadding)
                                        .bias(false)),
-                        nn::BatchNorm2d(64), nn::ReLU(nn::ReLUOptions(true)),
+                        BatchNorm2d(64), nn::ReLU(nn::ReLUOptions(true)),
                         nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
 }
 
 // Unpadded: at 224 input the 7x7 maps shrink to 5x5 then 3x3 before pooling.
 nn::Sequential conv_bn_relu(int64_t in, int64_t out) {
-  return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 3).bias(false)), nn::BatchNorm2d(out),
+  return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 3).bias(false)), BatchNorm2d(out),
                         nn::ReLU(nn::ReLUOptions(true)));
 }
 
@@ -45,7 +45,7 @@ torch::Tensor ChannelAttentionImpl::forward(const torch::Tensor& x) {
 SemanticBlockImpl::SemanticBlockImpl(int64_t in, int64_t out)
     : conv(register_module(
           "conv", nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(2).padding(1).bias(false)))),
-      bn(register_module("bn", nn::BatchNorm2d(out))),
+      bn(register_module("bn", BatchNorm2d(out))),
       ca(register_module("ca", ChannelAttention(out))) {}
 
 torch::Tensor SemanticBlockImpl::forward(const torch::Tensor& x) {

@@ -16,6 +16,8 @@
 
 #include <torch/torch.h>
 
+#include "models/batch_norm.h"
+
 #include "models/resnet.h"
 #include "models/semantic_map.h"
 
@@ -45,7 +47,7 @@ class SemanticBlockImpl : public torch::nn::Module {
   SemanticBlockImpl(int64_t in, int64_t out);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Conv2d conv{nullptr};
-  torch::nn::BatchNorm2d bn{nullptr};
+  BatchNorm2d bn{nullptr};
   ChannelAttention ca{nullptr};
 };
 TORCH_MODULE(SemanticBlock);

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config ninja-build
-  libtorch-dev libdnnl-dev
+  libtorch-dev libdnnl-dev libgloo-dev
   libopencv-dev libjpeg62-turbo-dev
   libtbb-dev
   libboost-program-options-dev

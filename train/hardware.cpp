@@ -19,7 +19,7 @@ bool tri_state(const Config& c, const char* key, bool automatic) {
 }
 }  // namespace
 
-Hardware setup_hardware(const Config& c) {
+Hardware setup_hardware(const Config& c, int local_rank) {
   Hardware hw;
   const auto device = c.get<std::string>("train.device");
   if (device == "cuda" || (device == "auto" && compat::cuda_available())) {
@@ -27,7 +27,12 @@ Hardware setup_hardware(const Config& c) {
       throw ConfigError("train.device = cuda but no CUDA device is available (LibTorch " +
                         compat::torch_version() + ")");
     }
-    hw.device = torch::Device(torch::kCUDA);
+    const auto gpus = static_cast<int>(torch::cuda::device_count());
+    if (local_rank >= gpus) {
+      throw ConfigError(fmt::format("local rank {} has no GPU: this node has {} (one rank per GPU)",
+                                    local_rank, gpus));
+    }
+    hw.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
   } else if (device != "cpu" && device != "auto") {
     throw ConfigError(fmt::format("train.device: expected auto, cpu or cuda, got '{}'", device));
   }

@@ -18,7 +18,8 @@ struct Hardware {
 
 // Throws ConfigError for unknown values or cuda asked without a GPU. Applies
 // the process-wide settings (threads, cuDNN benchmark, Winograd convolutions).
-Hardware setup_hardware(const Config& config);
+// `local_rank` picks the GPU (cuda:local_rank) of a data-parallel rank.
+Hardware setup_hardware(const Config& config, int local_rank = 0);
 
 // Autocast on for the scope when `hw.bf16` (forward passes only).
 class AutocastScope {

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "core/error.h"
+#include "core/sha256.h"
 #include "core/log.h"
 #include "models/optimizer_state.h"
 
@@ -15,29 +16,63 @@ StartPlan plan_start(const std::string& resume, const std::string& weights, cons
   }
   const bool have_last = fs::exists(run.last());
   if (!weights.empty() && (resume == "yes" || (resume == "auto" && have_last))) {
+    // The same launch command resumes a fine-tuning run: last.ckpt records
+    // which weights file started it, and resuming wins when that file is the
+    // one named now (a torchrun restart re-runs the command unchanged).
+    std::string recorded, recorded_sha;
+    if (have_last) {
+      try {
+        const auto ckpt = models::read_checkpoint(run.last());
+        if (ckpt.training) {
+          recorded = ckpt.training->init_weights;
+          recorded_sha = ckpt.training->init_weights_sha256;
+        }
+      } catch (const CheckpointError&) {
+        // Unreadable: it records nothing, and the conflict below is the error to report.
+      }
+    }
+    const std::string sha = recorded_sha.empty() || !fs::is_regular_file(weights)
+                                ? std::string()
+                                : sha256_file(weights);
+    if (!recorded_sha.empty() && sha == recorded_sha) {
+      StartPlan plan{StartMode::kResume, run.last(), {}, {}};
+      plan.init_weights = weights;
+      plan.init_weights_sha256 = sha;
+      return plan;
+    }
     throw ConfigError(fmt::format(
         "train.resume and model.weights are mutually exclusive: {} would resume from {} but "
-        "model.weights = '{}' asks to initialise from weights. Resume with --model.weights '' "
+        "model.weights = '{}' asks to initialise from weights{}. Resume with --model.weights '' "
         "(the weights are already in last.ckpt), or start over with --train.resume no",
         resume == "yes" ? "train.resume = yes" : "train.resume = auto", run.last().string(),
-        weights));
+        weights,
+        recorded_sha.empty()
+            ? std::string()
+            : fmt::format(" (SHA-256 {}), not the file that started this run: '{}' (SHA-256 {})",
+                          sha.empty() ? "unreadable" : sha.substr(0, 16), recorded,
+                          recorded_sha.substr(0, 16))));
   }
   if (resume == "yes" && !have_last) {
     throw ConfigError(
         fmt::format("train.resume = yes but there is no {} to resume from", run.last().string()));
   }
-  if (have_last && resume != "no") return {StartMode::kResume, run.last()};
+  if (have_last && resume != "no") return {StartMode::kResume, run.last(), {}, {}};
   if (!weights.empty()) {
     if (!fs::is_regular_file(weights)) {
       throw ConfigError(fmt::format("model.weights: no such file '{}'", weights));
     }
-    return {StartMode::kInitWeights, weights};
+    StartPlan plan{StartMode::kInitWeights, weights, {}, {}};
+    plan.init_weights = weights;
+    plan.init_weights_sha256 = sha256_file(weights);
+    return plan;
   }
-  return {StartMode::kFresh, {}};
+  return {StartMode::kFresh, {}, {}, {}};
 }
 
 models::TrainingState make_training_state(BuiltOptimizer& optimizer,
-                                          const models::SceneModel& model, const TrainPosition& p) {
+                                          const models::SceneModel& model, const TrainPosition& p,
+                                          const torch::Tensor& rank_rng_states,
+                                          const torch::Tensor& rank_losses) {
   models::TrainingState t;
   t.optimizer = models::optimizer_name(*optimizer.optimizer);
   t.optimizer_state =
@@ -51,6 +86,17 @@ models::TrainingState make_training_state(BuiltOptimizer& optimizer,
                  {"best", p.best},
                  {"best_epoch", static_cast<double>(p.best_epoch)}};
   t.rng_state = models::cpu_rng_state();
+  t.init_weights = p.init_weights;
+  t.init_weights_sha256 = p.init_weights_sha256;
+  if (rank_rng_states.defined() && rank_rng_states.size(0) > 1) {
+    t.world_size = rank_rng_states.size(0);
+    t.rank_rng_states = rank_rng_states;
+    const auto losses = rank_losses.to(torch::kDouble).contiguous();
+    for (int64_t r = 0; r < t.world_size; ++r) {
+      t.scheduler[fmt::format("rank{}.loss_sum", r)] = losses[r][0].item<double>();
+      t.scheduler[fmt::format("rank{}.loss_count", r)] = losses[r][1].item<double>();
+    }
+  }
   return t;
 }
 
@@ -94,6 +140,15 @@ TrainPosition resume_from(const fs::path& path, models::SceneModel& model,
   p.best = get("best", -std::numeric_limits<double>::infinity());
   p.best_epoch = static_cast<int64_t>(get("best_epoch", 0));
   if (t.rng_state.defined()) models::set_cpu_rng_state(t.rng_state);
+  p.saved_world_size = t.world_size;
+  p.rank_rng_states = t.rank_rng_states;
+  for (int64_t r = 0; t.world_size > 1 && r < t.world_size; ++r) {
+    p.rank_loss_sum.push_back(get(fmt::format("rank{}.loss_sum", r).c_str(), 0));
+    p.rank_loss_count.push_back(
+        static_cast<int64_t>(get(fmt::format("rank{}.loss_count", r).c_str(), 0)));
+  }
+  p.init_weights = t.init_weights;
+  p.init_weights_sha256 = t.init_weights_sha256;
   return p;
 }
 

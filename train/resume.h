@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "models/checkpoint.h"
 #include "train/optimizers.h"
@@ -24,13 +25,18 @@ enum class StartMode { kFresh, kResume, kInitWeights };
 struct StartPlan {
   StartMode mode = StartMode::kFresh;
   std::filesystem::path checkpoint;  // last.ckpt or model.weights
+  std::string init_weights;          // model.weights behind the run (kInitWeights, or a
+  std::string init_weights_sha256;   // resume whose last.ckpt records this very file)
 };
 
 // `resume`: auto | yes | no (train.resume); `weights`: model.weights.
-// Resuming and initialising from weights are mutually exclusive: asking for
-// both, or leaving resume at auto with weights set while run_dir/last.ckpt
-// exists, is a ConfigError (exit 2) raised before anything slow. Also a
-// ConfigError: resume=yes without last.ckpt, weights naming a missing file.
+// Resuming and initialising from weights are mutually exclusive, except that
+// resuming wins when last.ckpt records that this very weights file (same
+// SHA-256) started the run, so the same launch command resumes a fine-tuning
+// run. Otherwise asking for both, or leaving resume at auto with weights set
+// while run_dir/last.ckpt exists, is a ConfigError (exit 2) raised before
+// anything slow. Also a ConfigError: resume=yes without last.ckpt, weights
+// naming a missing file.
 StartPlan plan_start(const std::string& resume, const std::string& weights, const RunDir& run);
 
 // Where training stands; stored in TrainingState (epoch, iteration) and its
@@ -44,11 +50,21 @@ struct TrainPosition {
   double last_lr = 0;      // head lr of the latest step
   double best = -std::numeric_limits<double>::infinity();
   int64_t best_epoch = 0;  // 1-based epoch of `best`; 0: none yet
+  // Data parallelism: every rank's part of the position, as last saved.
+  int64_t saved_world_size = 1;
+  torch::Tensor rank_rng_states;       // [saved_world_size, S]; undefined for 1 rank
+  std::vector<double> rank_loss_sum;   // per rank; empty for 1 rank
+  std::vector<int64_t> rank_loss_count;
+  std::string init_weights, init_weights_sha256;  // recorded model.weights
 };
 
+// `rank_rng_states` [W, S] and `rank_losses` [W, 2] (loss_sum, loss_count)
+// hold every data-parallel rank's part; undefined for a single process.
 models::TrainingState make_training_state(BuiltOptimizer& optimizer,
                                           const models::SceneModel& model,
-                                          const TrainPosition& position);
+                                          const TrainPosition& position,
+                                          const torch::Tensor& rank_rng_states = {},
+                                          const torch::Tensor& rank_losses = {});
 
 // Reads last.ckpt into `model` and `optimizer`, restores the RNG and returns the
 // position. Throws CheckpointError when the checkpoint's arch or class count

@@ -1,6 +1,7 @@
 // The run directory (train.run_dir) and what lives in it:
 //   config.cfg      resolved configuration (Config::write_resolved)
-//   train.log       every log line of every (resumed) process
+//   train.log       every log line of every (resumed) process (rank 0's)
+//   train.rankN.log data-parallel rank N's own log
 //   last.ckpt       model + training state, each epoch and on interruption
 //   best.ckpt       weights of the best validation epoch (train.best_metric)
 //   epoch_NNN.ckpt  every train.save_every epochs (weights only)
@@ -28,6 +29,10 @@ class RunDir {
   std::filesystem::path epoch_checkpoint(int64_t epoch) const;  // epoch_007.ckpt
   std::filesystem::path metrics() const { return dir_ / "metrics.csv"; }
   std::filesystem::path log() const { return dir_ / "train.log"; }
+  // Data-parallel ranks other than 0 log here (rank 0 writes train.log).
+  std::filesystem::path rank_log(int rank) const {
+    return dir_ / ("train.rank" + std::to_string(rank) + ".log");
+  }
 
  private:
   std::filesystem::path dir_;

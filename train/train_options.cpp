@@ -2,6 +2,7 @@
 
 #include "core/cli.h"
 #include "data/data_options.h"
+#include "dist/launch.h"
 #include "eval/eval_options.h"
 #include "models/model_options.h"
 
@@ -90,8 +91,16 @@ void add_train_options(Config& c) {
               "kernels where they are faster (AVX-512 CPUs); results agree with direct "
               "convolution to float rounding, validation and evaluation stay direct");
 
-  c.add<int>("dist.world_size", 1, "number of processes taking part");
-  c.add<int>("dist.rank", 0, "rank of this process, 0..world_size-1");
+  // Data parallelism (the rest of [dist] is dist/launch.h's).
+  c.add<std::string>("train.sync_bn", "auto",
+                     "data parallel: BatchNorm statistics over the global batch (all ranks); "
+                     "auto = yes for parsing networks (small per-GPU batches), no otherwise");
+  c.add<int>("train.checkpoint_every", 0,
+             "also write last.ckpt every N optimizer steps mid-epoch (a crash then loses "
+             "minutes, not an epoch); 0 = only at epoch ends");
+  c.add<double>("dist.bucket_mb", 25,
+                "gradient all-reduce bucket size in MiB (PyTorch DDP's bucket_cap_mb; the first "
+                "bucket is 1 MiB)");
 }
 
 void add_all_train_options(Config& config) {
@@ -100,6 +109,7 @@ void add_all_train_options(Config& config) {
   models::add_model_options(config);
   add_train_options(config);
   eval::add_eval_options(config);
+  dist::add_dist_options(config);
 }
 
 }  // namespace scenery::train

@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <cmath>
@@ -12,9 +13,12 @@
 #include "data/catalog_readers.h"
 #include "data/loader.h"
 #include "eval/semantic_provider.h"
+#include "dist/launch.h"
 #include "models/checkpoint.h"
+#include "models/dropout.h"
 #include "models/registry.h"
 #include "models/winograd_conv.h"
+#include "train/data_parallel.h"
 #include "train/hardware.h"
 #include "train/losses.h"
 #include "train/optimizers.h"
@@ -40,6 +44,8 @@ struct Settings {
   int save_every = 0;
   int stop_after = 0;
   int accumulate = 1;
+  int checkpoint_every = 0;
+  bool sync_bn = false;
   double clip = 0;
   std::string best_metric;
   std::string val_split;
@@ -54,6 +60,12 @@ Settings read_settings(const Config& c, ModelKind kind) {
   s.save_every = c.get<int>("train.save_every");
   s.stop_after = c.get<int>("train.stop_after_iterations");
   s.accumulate = c.get<int>("train.accumulate");
+  s.checkpoint_every = c.get<int>("train.checkpoint_every");
+  const auto sync_bn = c.get<std::string>("train.sync_bn");
+  if (sync_bn != "auto" && sync_bn != "yes" && sync_bn != "no") {
+    throw ConfigError(fmt::format("train.sync_bn: expected auto, yes or no, got '{}'", sync_bn));
+  }
+  s.sync_bn = sync_bn == "yes" || (sync_bn == "auto" && kind == ModelKind::kParsing);
   s.clip = c.get<double>("train.clip_grad_norm");
   s.val_split = c.get<std::string>("train.val_split");
   s.drop_last = c.get<bool>("train.drop_last");
@@ -61,10 +73,11 @@ Settings read_settings(const Config& c, ModelKind kind) {
   s.loss.aux_weight = c.get<double>("train.aux_weight");
   s.loss.rgb_weight = c.get<double>("train.rgb_weight");
   s.loss.sem_weight = c.get<double>("train.sem_weight");
-  if (s.epochs < 0 || s.val_every < 0 || s.save_every < 0 || s.stop_after < 0) {
+  if (s.epochs < 0 || s.val_every < 0 || s.save_every < 0 || s.stop_after < 0 ||
+      s.checkpoint_every < 0) {
     throw ConfigError(
-        "train.epochs, train.val_every, train.save_every and train.stop_after_iterations must be "
-        ">= 0");
+        "train.epochs, train.val_every, train.save_every, train.stop_after_iterations and "
+        "train.checkpoint_every must be >= 0");
   }
   if (s.accumulate < 1) throw ConfigError("train.accumulate must be >= 1");
   if (s.loss.label_smoothing < 0 || s.loss.label_smoothing >= 1) {
@@ -81,10 +94,6 @@ Settings read_settings(const Config& c, ModelKind kind) {
                                   s.best_metric, models::model_kind_name(kind),
                                   parsing ? "pixel_acc, miou" : "top1, top5, mca"));
   }
-  if (c.get<int>("dist.world_size") != 1) {
-    throw ConfigError(
-        "dist.world_size > 1: data-parallel training is not part of this build; run with 1");
-  }
   return s;
 }
 
@@ -95,10 +104,14 @@ struct LoaderPlan {
 };
 
 LoaderPlan loader_plan(const Config& c, bool train, ModelKind kind, const Settings& s,
-                       const data::Catalog& catalog, const Hardware& hw) {
+                       const data::Catalog& catalog, const Hardware& hw, const DataParallel& dp) {
   LoaderPlan plan;
   auto& o = plan.options;
   o = data::loader_options_from_config(c, train);
+  // Every rank draws the same seeded permutation and takes its own positions
+  // of it (data/sampler.h); validation shards without padding or duplicates.
+  o.rank = dp.rank();
+  o.world_size = dp.world_size();
   o.drop_last = train && s.drop_last;
   o.channels_last = hw.channels_last;
   o.pin_memory = hw.device.is_cuda();
@@ -141,22 +154,87 @@ std::string describe(const Metrics& m) {
   return out;
 }
 
+// Every rank must start the same way; a rank that cannot see rank 0's
+// last.ckpt (run_dir not on a shared filesystem) would silently start over.
+void agree_on_start(DataParallel& dp, const StartPlan& plan, const RunDir& run) {
+  if (!dp.distributed()) return;
+  const auto modes = dp.gather(torch::tensor({static_cast<int64_t>(plan.mode)}, torch::kInt64));
+  const auto name = [](int64_t m) {
+    return m == static_cast<int64_t>(StartMode::kResume)        ? "resumes from last.ckpt"
+           : m == static_cast<int64_t>(StartMode::kInitWeights) ? "starts from model.weights"
+                                                                : "starts fresh";
+  };
+  for (int r = 1; r < dp.world_size(); ++r) {
+    const int64_t zero = modes[0][0].item<int64_t>(), other = modes[r][0].item<int64_t>();
+    if (zero != other) {
+      throw ConfigError(fmt::format(
+          "rank 0 {} but rank {} {} in {}: train.run_dir must be one folder every rank sees "
+          "(a filesystem shared by all nodes)",
+          name(zero), r, name(other), run.path().string()));
+    }
+  }
+}
+
+// A resumed position for this rank: its own generator and running loss when
+// the world size is unchanged; a different world size only at an epoch end.
+void adopt_rank_position(TrainPosition& pos, const DataParallel& dp, const fs::path& checkpoint) {
+  const int w = dp.world_size();
+  if (pos.saved_world_size != w) {
+    if (pos.position != 0) {
+      throw ConfigError(fmt::format(
+          "{} was saved mid-epoch (epoch {}, batch {}) by {} rank{}, and this launch has {}: a "
+          "different world size can resume only at an epoch boundary. Relaunch with {} rank{} "
+          "to finish the epoch (or train.resume no to start over)",
+          checkpoint.string(), pos.epoch + 1, pos.position, pos.saved_world_size,
+          pos.saved_world_size == 1 ? "" : "s", w, pos.saved_world_size,
+          pos.saved_world_size == 1 ? "" : "s"));
+    }
+    log::warn("{} was saved by {} rank(s); continuing with {} at the start of epoch {} (the data "
+              "are re-sharded, the global batch is now {} per rank x {})",
+              checkpoint.string(), pos.saved_world_size, w, pos.epoch + 1, "data.batch_size", w);
+    return;  // every rank continues from rank 0's generator (restored by resume_from)
+  }
+  if (w == 1) return;
+  if (pos.rank_rng_states.defined()) models::set_cpu_rng_state(pos.rank_rng_states[dp.rank()]);
+  if (!pos.rank_loss_sum.empty()) {
+    pos.loss_sum = pos.rank_loss_sum.at(dp.rank());
+    pos.loss_count = pos.rank_loss_count.at(dp.rank());
+  }
+}
+
+std::vector<int> unequal_batch_counts(DataParallel& dp, int64_t num_batches) {
+  const auto counts = dp.gather(torch::tensor({num_batches}, torch::kInt64));
+  std::vector<int> ranks;
+  for (int r = 0; r < dp.world_size(); ++r)
+    if (counts[r][0].item<int64_t>() != num_batches) ranks.push_back(r);
+  return ranks;
+}
+
 }  // namespace
 
 TrainResult run_training(const Config& c) {
-  // 1. Cheap checks: values, resume vs weights, a writable run directory.
+  // 1. Cheap checks: values, the launch, resume vs weights, a writable run directory.
   const auto arch = c.get<std::string>("model.arch");
   const ModelKind kind = models::model_registry().entry(arch).kind;
   const Settings s = read_settings(c, kind);
   const ScheduleOptions schedule_options = schedule_options_from_config(c);
   const OptimizerOptions optimizer_options = optimizer_options_from_config(c);
+  const dist::Launch launch =
+      dist::resolve_launch(dist::launch_options_from_config(c), dist::process_environment());
+  const double bucket_mb = c.get<double>("dist.bucket_mb");
+  if (!(bucket_mb > 0)) throw ConfigError(fmt::format("dist.bucket_mb must be > 0, got {}", bucket_mb));
   const RunDir run(c.get<std::string>("train.run_dir"));
   const StartPlan plan =
       plan_start(c.get<std::string>("train.resume"), c.get<std::string>("model.weights"), run);
-  c.write_resolved(run.path());
-  log::add_file(run.log());
+  const bool writer = launch.rank == 0;
+  if (writer) c.write_resolved(run.path());
+  log::add_file(writer ? run.log() : run.rank_log(launch.rank));
+  if (!writer) log::set_console_level(log::Level::kWarn);
   struct CloseLog {
-    ~CloseLog() { log::close_file(); }
+    ~CloseLog() {
+      log::close_file();
+      log::set_console_level(log::Level::kDebug);
+    }
   } close_log;
   // setup_hardware switches the Winograd path for this run; the caller's
   // setting comes back when the run ends.
@@ -164,7 +242,17 @@ TrainResult run_training(const Config& c) {
     bool previous = models::winograd_training_enabled();
     ~RestoreWinograd() { models::set_winograd_training(previous); }
   } restore_winograd;
-  const Hardware hw = setup_hardware(c);
+  const Hardware hw = setup_hardware(c, launch.local_rank);
+  DataParallelOptions dp_options;
+  dp_options.sync_batchnorm = s.sync_bn;
+  // A zero loss weight leaves that head without gradient.
+  dp_options.find_unused_parameters =
+      (kind == ModelKind::kTwoBranch && (s.loss.rgb_weight == 0 || s.loss.sem_weight == 0)) ||
+      (kind == ModelKind::kParsing && s.loss.aux_weight == 0);
+  dp_options.bucket_bytes = static_cast<int64_t>(bucket_mb * 1024 * 1024);
+  DataParallel dp(launch.distributed() ? dist::ProcessGroup::create(launch, hw.device) : nullptr,
+                  dp_options);
+  agree_on_start(dp, plan, run);
   torch::manual_seed(static_cast<uint64_t>(c.get<int64_t>("train.seed")));
 
   // 2. Data and model.
@@ -179,6 +267,9 @@ TrainResult run_training(const Config& c) {
   check_class_count(c, kind, train_catalog, num_classes);
 
   models::SceneModel model = models::create_model(arch, num_classes);
+  if (const double p = c.get<double>("model.dropout"); p >= 0) {
+    models::set_dropout_probability(model.module(), p);
+  }
   if (plan.mode == StartMode::kInitWeights) init_from_weights(plan.checkpoint, model);
   model.to(hw.device);
   if (hw.channels_last) model.to_channels_last();
@@ -186,23 +277,40 @@ TrainResult run_training(const Config& c) {
   TrainPosition pos;
   if (plan.mode == StartMode::kResume) {
     pos = resume_from(plan.checkpoint, model, optimizer);
+    adopt_rank_position(pos, dp, plan.checkpoint);
     log::info("resuming {} at epoch {}, batch {}, iteration {}", plan.checkpoint.string(),
               pos.epoch + 1, pos.position, pos.iteration);
   }
+  if (!plan.init_weights.empty()) {
+    pos.init_weights = plan.init_weights;
+    pos.init_weights_sha256 = plan.init_weights_sha256;
+  }
+  dp.attach(model);
 
-  const LoaderPlan train_plan = loader_plan(c, true, kind, s, train_catalog, hw);
+  const LoaderPlan train_plan = loader_plan(c, true, kind, s, train_catalog, hw, dp);
   const auto& train_options = train_plan.options;
   data::Loader train_loader(train_catalog, train_options);
   const int64_t num_batches = train_loader.num_batches();
   if (num_batches < 1) {
-    throw TrainError(fmt::format("the training split has {} images: not one batch of {}{}",
+    throw TrainError(fmt::format("the training split has {} images: not one batch of {}{}{}",
                                  train_catalog.size(), train_options.batch_size,
+                                 dp.distributed() ? fmt::format(" on each of {} ranks", dp.world_size())
+                                                  : std::string(),
                                  s.drop_last ? " (train.drop_last = true)" : ""));
+  }
+  if (dp.distributed()) {
+    if (const auto ranks = unequal_batch_counts(dp, num_batches); !ranks.empty()) {
+      throw ConfigError(fmt::format(
+          "train.drop_last = false gives the ranks different batch counts per epoch (rank {} "
+          "has {}, rank {} another): data-parallel ranks must step together; set "
+          "train.drop_last true",
+          dp.rank(), num_batches, fmt::join(ranks, ", ")));
+    }
   }
   std::optional<data::Loader> val_loader;
   std::optional<LoaderPlan> val_plan;
   if (val_catalog) {
-    val_plan = loader_plan(c, false, kind, s, *val_catalog, hw);
+    val_plan = loader_plan(c, false, kind, s, *val_catalog, hw, dp);
     val_loader.emplace(*val_catalog, val_plan->options);
   }
   const int64_t steps_per_epoch = (num_batches + s.accumulate - 1) / s.accumulate;
@@ -214,8 +322,14 @@ TrainResult run_training(const Config& c) {
   meta.input_mean.assign(train_options.normalize.mean.begin(), train_options.normalize.mean.end());
   meta.input_std.assign(train_options.normalize.std.begin(), train_options.normalize.std.end());
   meta.input_size = train_options.train.crop.size;
+  // Collective: every rank hands over its generator and running loss; rank 0 writes.
   const auto save_last = [&] {
-    const auto state = make_training_state(optimizer, model, pos);
+    const auto rng = dp.gather(models::cpu_rng_state());
+    const auto losses = dp.gather(torch::tensor(
+        {pos.loss_sum, static_cast<double>(pos.loss_count)}, torch::kDouble));
+    if (!dp.writer()) return;
+    const auto state = dp.distributed() ? make_training_state(optimizer, model, pos, rng, losses)
+                                        : make_training_state(optimizer, model, pos);
     models::save_checkpoint(run.last(), model, meta, &state);
   };
 
@@ -224,14 +338,22 @@ TrainResult run_training(const Config& c) {
   StopSignalGuard signals;
   TrainResult result;
   result.run_dir = run.path();
-  log::info("{} ({}), {} classes, {} training images in {} batches of {}, {} epochs", arch,
+  const int64_t global_batch = train_options.batch_size * dp.world_size();
+  log::info("{} ({}), {} classes, {} training images in {} batches of {}{}, {} epochs", arch,
             models::model_kind_name(kind), num_classes, train_loader.shard_size(), num_batches,
-            train_options.batch_size, s.epochs);
+            train_options.batch_size,
+            dp.distributed()
+                ? fmt::format(" on each of {} ranks (global batch {}{})", dp.world_size(),
+                              global_batch, s.sync_bn ? ", synchronised BatchNorm" : "")
+                : std::string(),
+            s.epochs);
 
   // 3. Epochs.
   int64_t steps_here = 0;  // optimizer steps taken by this process
+  const auto step_limit_reached = [&] { return s.stop_after > 0 && steps_here >= s.stop_after; };
+  // Collective: every rank learns whether any rank was asked to stop.
   const auto should_stop = [&] {
-    return stop_requested() || (s.stop_after > 0 && steps_here >= s.stop_after);
+    return dp.agree(false, stop_requested()).stop || step_limit_reached();
   };
   const auto interrupt = [&] {
     save_last();
@@ -243,7 +365,9 @@ TrainResult run_training(const Config& c) {
         "{} at epoch {}, batch {}/{}, iteration {}: saved {}; re-run the same command to "
         "resume",
         result.signal ? fmt::format("stopped by signal {}", result.signal)
-                      : std::string("stopped (train.stop_after_iterations)"),
+        : dp.distributed() && !step_limit_reached()
+            ? std::string("stopped (another rank was signalled)")
+            : std::string("stopped (train.stop_after_iterations)"),
         pos.epoch + 1, pos.position, num_batches, pos.iteration, run.last().string());
     return result;
   };
@@ -257,6 +381,7 @@ TrainResult run_training(const Config& c) {
     train_loader.start_epoch(epoch, pos.position);
     Progress::Options progress_options;
     progress_options.unit = "batch";
+    if (!dp.writer()) progress_options.out = nullptr;
     Progress bar(fmt::format("epoch {}/{}", epoch + 1, s.epochs), num_batches - pos.position,
                  progress_options);
     const double epoch_start = now_s();
@@ -264,6 +389,7 @@ TrainResult run_training(const Config& c) {
     int64_t images = 0;
     int64_t pending_group = -1;  // accumulation group with gradients not yet applied
     bool stopped = false;
+    bool stop_wanted = false;  // some rank asked to stop: at the end of this group
     clear_gradients(*optimizer.optimizer);
 
     const auto step = [&] {
@@ -279,7 +405,8 @@ TrainResult run_training(const Config& c) {
       const double elapsed = std::max(1e-9, now_s() - epoch_start);
       bar.set_status(fmt::format("loss {:.4f} lr {:.3g} {:.1f} img/s wait {:.0f}%",
                                  pos.loss_sum / std::max<int64_t>(1, pos.loss_count), pos.last_lr,
-                                 images / elapsed, 100 * waited / elapsed));
+                                 static_cast<double>(images * dp.world_size()) / elapsed,
+                                 100 * waited / elapsed));
     };
 
     while (true) {
@@ -287,16 +414,28 @@ TrainResult run_training(const Config& c) {
       std::optional<data::Batch> batch = train_loader.next();
       waited += now_s() - t0;
       if (!batch) break;
+      if (dp.distributed() && batch->position != pos.position) {
+        // Ranks take every step together; a batch this rank lost entirely
+        // would leave the others waiting in its collectives.
+        throw TrainError(fmt::format(
+            "rank {}: no image of batch {} of epoch {} could be read (see the warnings above); "
+            "data-parallel ranks must step together: repair or remove the files (scenery-data "
+            "check) and re-run the same command to resume",
+            dp.rank(), pos.position + 1, epoch + 1));
+      }
       const int64_t group = batch->position / s.accumulate;
       if (pending_group >= 0 && group != pending_group) {
         // Whole batches of the previous group were skipped (bad files): apply it now.
         step();
         pos.position = batch->position;
-        if (should_stop()) {
+        if (stop_wanted || should_stop()) {
           stopped = true;
           break;
         }
       }
+      const bool group_end =
+          (batch->position + 1) % s.accumulate == 0 || batch->position + 1 == num_batches;
+      dp.before_forward(group_end);
       models::ModelOutput out;
       {
         AutocastScope autocast(hw);
@@ -306,24 +445,33 @@ TrainResult run_training(const Config& c) {
       const auto& target = kind == ModelKind::kParsing ? batch->masks : batch->labels;
       const torch::Tensor loss = training_loss(kind, out, to_device(target, hw), s.loss);
       const double value = loss.item<double>();
-      if (!std::isfinite(value)) {
+      const auto agreed = dp.agree(!std::isfinite(value), stop_requested());
+      if (!agreed.nonfinite_ranks.empty()) {
         throw TrainError(fmt::format(
             "the loss became {} at epoch {}, iteration {} (batch {} of {}); nothing was saved, "
             "{} keeps the last good state. Lower train.lr, or use train.warmup_epochs or "
             "train.clip_grad_norm",
-            value, epoch + 1, pos.iteration + 1, batch->position + 1, num_batches,
-            run.last().string()));
+            dp.distributed() ? fmt::format("non-finite on rank {} (here {})",
+                                           fmt::join(agreed.nonfinite_ranks, ", "), value)
+                             : fmt::format("{}", value),
+            epoch + 1, pos.iteration + 1, batch->position + 1, num_batches, run.last().string()));
       }
-      (s.accumulate > 1 ? loss / s.accumulate : loss).backward();
+      stop_wanted = stop_wanted || agreed.stop;
+      dp.backward(s.accumulate > 1 ? loss / s.accumulate : loss, group_end);
       pending_group = group;
       pos.loss_sum += value * static_cast<double>(batch->size());
       pos.loss_count += batch->size();
       images += batch->size();
       pos.position = batch->position + 1;
-      const bool group_end = pos.position % s.accumulate == 0 || pos.position == num_batches;
-      if (group_end) step();
+      if (group_end) {
+        step();
+        if (s.checkpoint_every > 0 && pos.iteration % s.checkpoint_every == 0 &&
+            pos.position < num_batches) {
+          save_last();
+        }
+      }
       bar.advance();
-      if (group_end && should_stop()) {
+      if (group_end && (stop_wanted || step_limit_reached())) {
         stopped = true;
         break;
       }
@@ -343,20 +491,33 @@ TrainResult run_training(const Config& c) {
     if (validate_now) {
       if (should_stop()) return interrupt();
       val_loader->start_epoch(0);
+      // Ranks merge their meters at the end, so a pass is not interrupted midway
+      // on one rank only; a signal then stops every rank after it.
+      const auto interruptible = [&] { return !dp.distributed() && stop_requested(); };
       metrics = validate(model, *val_loader, val_plan->options.normalize, val_plan->semantic, hw,
-                         [] { return stop_requested(); });
+                         interruptible, [&](torch::Tensor& state) { dp.sum(state); });
       if (!metrics) return interrupt();
       result.last_metrics = *metrics;
       const double value = metrics->at(s.best_metric);
       if (value > pos.best) {
         pos.best = value;
         pos.best_epoch = epoch + 1;
-        models::save_checkpoint(run.best(), model, meta);
+        if (dp.writer()) models::save_checkpoint(run.best(), model, meta);
       }
+    }
+    // The epoch's loss over every rank's images, summed in rank order.
+    const auto totals = dp.gather(torch::tensor(
+        {pos.loss_sum, static_cast<double>(pos.loss_count), static_cast<double>(images)},
+        torch::kDouble));
+    double loss_sum = 0, loss_count = 0, all_images = 0;
+    for (int64_t r = 0; r < totals.size(0); ++r) {
+      loss_sum += totals[r][0].item<double>();
+      loss_count += totals[r][1].item<double>();
+      all_images += totals[r][2].item<double>();
     }
     MetricsRow row;
     row.epoch = epoch + 1;
-    row.train_loss = pos.loss_sum / std::max<int64_t>(1, pos.loss_count);
+    row.train_loss = loss_sum / std::max(1.0, loss_count);
     row.lr = pos.last_lr;
     if (metrics) {
       const auto get = [&](const char* k) -> std::optional<double> {
@@ -369,9 +530,9 @@ TrainResult run_training(const Config& c) {
       row.pixel_acc = get("pixel_acc");
       row.miou = get("miou");
     }
-    row.images_per_s = static_cast<double>(images) / epoch_time;
+    row.images_per_s = all_images / epoch_time;
     row.data_wait = waited / epoch_time;
-    metrics_csv.append(row);
+    if (dp.writer()) metrics_csv.append(row);
     result.images_per_s = row.images_per_s;
     log::info("epoch {}/{}: loss {:.4f}, lr {:.3g}, {:.1f} img/s ({:.0f}% waiting for data){}{}",
               epoch + 1, s.epochs, row.train_loss, row.lr, row.images_per_s, 100 * row.data_wait,
@@ -382,7 +543,7 @@ TrainResult run_training(const Config& c) {
     pos.loss_sum = 0;
     pos.loss_count = 0;
     save_last();
-    if (s.save_every > 0 && pos.epoch % s.save_every == 0) {
+    if (dp.writer() && s.save_every > 0 && pos.epoch % s.save_every == 0) {
       models::save_checkpoint(run.epoch_checkpoint(pos.epoch), model, meta);
     }
   }

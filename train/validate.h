@@ -20,12 +20,19 @@ namespace scenery::train {
 // Keys: top1, top5, mca (classifier, two-branch); pixel_acc, miou (parsing).
 using Metrics = std::map<std::string, double>;
 
+// Sums a meter's integer state over data-parallel ranks, in place.
+using MergeState = std::function<void(torch::Tensor& state)>;
+
 // Runs one pass over `loader` (already started) in eval mode and restores
 // training mode. Returns nullopt when `should_stop` turned true midway.
 // Images may be uint8 (normalised with `normalize`) or already normalised.
+// With `merge`, each rank passes over its shard and the meters' integer
+// counts are summed before any division, so the metrics are bitwise the
+// single-process ones.
 std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
                                 const data::NormalizeParams& normalize,
                                 const eval::SemanticProvider& semantic, const Hardware& hw,
-                                const std::function<bool()>& should_stop);
+                                const std::function<bool()>& should_stop,
+                                const MergeState& merge = {});
 
 }  // namespace scenery::train

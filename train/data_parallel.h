@@ -1,0 +1,87 @@
+// Data parallelism as the training loop sees it: a handful of seams, each a
+// no-op in a single process, each a collective in a distributed one. This is
+// PyTorch's DistributedDataParallel on c10d, for C++:
+//
+//   attach(model)          parameters and buffers checked equal in shape across
+//                          ranks (a mismatch names the first differing
+//                          parameter), then broadcast from rank 0; a
+//                          c10d::Reducer over the trainable parameters
+//                          (bucketed all-reduce overlapped with backward, the
+//                          average over ranks); optionally synchronised BatchNorm
+//   before_forward(sync)   DDP's forward prologue: buckets rebuilt in gradient
+//                          order after the first step, rank 0's buffers
+//                          broadcast (broadcast_buffers) unless BatchNorm is
+//                          synchronised
+//   agree(nonfinite, stop) one small all-reduce per micro-batch: every rank
+//                          learns which ranks saw a non-finite loss and whether
+//                          any rank wants to stop, so all stop at one iteration
+//   backward(loss, sync)   loss.backward(); the gradients are averaged when
+//                          `sync` (the last micro-batch of an accumulation
+//                          group), left local otherwise (DDP's no_sync)
+//   sum(tensor)            metric merge: integer meter state, loss totals
+//
+// Every rank must call the seams in the same order, which the loop does by
+// construction (same batch counts: drop_last sharding, see data/sampler.h).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "dist/process_group.h"
+#include "models/scene_model.h"
+
+namespace scenery::train {
+
+struct DataParallelOptions {
+  bool sync_batchnorm = false;
+  bool find_unused_parameters = false;  // a loss that leaves some parameters without gradient
+  int64_t bucket_bytes = 25 * 1024 * 1024;     // PyTorch DDP's bucket_cap_mb = 25
+  int64_t first_bucket_bytes = 1024 * 1024;    // and its first bucket: 1 MiB
+};
+
+class DataParallel {
+ public:
+  // `group` null: a single process, every seam does nothing.
+  explicit DataParallel(std::shared_ptr<dist::ProcessGroup> group = nullptr,
+                        DataParallelOptions options = {});
+  ~DataParallel();
+
+  bool distributed() const { return group_ != nullptr; }
+  int rank() const { return group_ ? group_->rank() : 0; }
+  int world_size() const { return group_ ? group_->world_size() : 1; }
+  // The rank that writes checkpoints, metrics.csv, config and the main log.
+  bool writer() const { return rank() == 0; }
+  const std::shared_ptr<dist::ProcessGroup>& group() const { return group_; }
+
+  // Call once, after the model is on its device, in its memory format and
+  // (when resuming) loaded. The model must outlive this object.
+  void attach(models::SceneModel& model);
+  void before_forward(bool sync);
+
+  struct Agreement {
+    std::vector<int> nonfinite_ranks;  // ranks whose loss was NaN/inf
+    bool stop = false;                 // some rank asked to stop
+  };
+  Agreement agree(bool nonfinite, bool stop);
+
+  void backward(const torch::Tensor& loss, bool sync);
+
+  // Sum over ranks, in place (integer meter state, loss sums); identity alone.
+  void sum(torch::Tensor& tensor);
+  // Every rank's `tensor` stacked [W, ...]; alone: tensor.unsqueeze(0).
+  torch::Tensor gather(const torch::Tensor& tensor);
+  // Rank 0's tensors copied into every rank's (alone: nothing).
+  void broadcast(std::vector<torch::Tensor>& tensors);
+
+ private:
+  void verify_shapes(const std::vector<std::string>& names,
+                     const std::vector<torch::Tensor>& tensors);
+
+  std::shared_ptr<dist::ProcessGroup> group_;
+  DataParallelOptions options_;
+  std::shared_ptr<torch::nn::Module> module_;  // kept alive: its BatchNorms hold our sync
+  std::vector<torch::Tensor> buffers_;
+  std::shared_ptr<c10d::Reducer> reducer_;
+};
+
+}  // namespace scenery::train
