@@ -89,13 +89,20 @@ void SceneModel::to(torch::Device device) {
 void SceneModel::to_channels_last() {
   // Module::to() has no memory-format overload in C++; swap the data in place
   // so optimizers holding these parameters keep working.
+  // A 1x1 kernel is "contiguous" in both formats, so contiguous() would keep
+  // its NCHW strides while its gradient comes with channels-last ones; the
+  // explicit strides make parameter, gradient and the data-parallel bucket
+  // views agree.
   torch::NoGradGuard no_grad;
-  for (auto& p : module_->parameters(true)) {
-    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-  }
-  for (auto& b : module_->buffers(true)) {
-    if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
-  }
+  const auto restride = [](torch::Tensor& t) {
+    if (t.dim() != 4) return;
+    const auto n = t.sizes();
+    const std::vector<int64_t> strides{n[1] * n[2] * n[3], 1, n[3] * n[1], n[1]};
+    if (t.strides() == torch::IntArrayRef(strides)) return;
+    t.set_data(torch::empty_strided(n, strides, t.options()).copy_(t));
+  };
+  for (auto& p : module_->parameters(true)) restride(p);
+  for (auto& b : module_->buffers(true)) restride(b);
 }
 
 }  // namespace scenery::models

@@ -1,0 +1,128 @@
+// A real Gloo group on 127.0.0.1, its ranks as threads of this process: the
+// collectives, and failures that name the host, the port or the lost rank.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "core/error.h"
+#include "dist/process_group.h"
+
+namespace scenery::dist {
+namespace {
+
+#define EXPECT_CONTAINS(haystack, needle) \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+
+uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+Launch launch_of(int rank, int world, uint16_t port, double timeout_s = 20) {
+  LaunchOptions o;
+  o.rank = rank;
+  o.world_size = world;
+  o.init = "tcp://127.0.0.1:" + std::to_string(port);
+  o.timeout_s = timeout_s;
+  o.backend = Backend::kGloo;
+  return resolve_launch(o, [](const std::string&) { return std::nullopt; });
+}
+
+// Runs `body(group)` on `world` threads, one rank each.
+template <class Body>
+void on_ranks(int world, Body body) {
+  const uint16_t port = free_port();
+  std::vector<std::future<void>> ranks;
+  for (int r = 0; r < world; ++r) {
+    ranks.push_back(std::async(std::launch::async, [=] {
+      auto group = ProcessGroup::create(launch_of(r, world, port), torch::kCPU);
+      body(*group);
+    }));
+  }
+  for (auto& f : ranks) f.get();
+}
+
+TEST(ProcessGroup, AllReduceBroadcastAndAllGatherOverGloo) {
+  on_ranks(3, [](ProcessGroup& g) {
+    auto x = torch::full({4}, static_cast<int64_t>(g.rank() + 1), torch::kInt64);
+    g.all_reduce_sum(x);
+    EXPECT_TRUE(torch::equal(x, torch::full({4}, 6, torch::kInt64)));
+    auto m = torch::tensor({static_cast<double>(g.rank())}, torch::kDouble);
+    g.all_reduce_max(m);
+    EXPECT_EQ(m.item<double>(), 2.0);
+    // Non-contiguous tensors are reduced through a copy and written back.
+    auto t = torch::arange(6, torch::kFloat).view({2, 3}).t() * (g.rank() + 1);
+    g.all_reduce_sum(t);
+    EXPECT_TRUE(torch::allclose(t, torch::arange(6, torch::kFloat).view({2, 3}).t() * 6));
+    std::vector<torch::Tensor> b{torch::full({2}, static_cast<float>(10 * g.rank()))};
+    g.broadcast(b, 1);
+    EXPECT_TRUE(torch::equal(b[0], torch::full({2}, 10.0f)));
+    const auto all = g.all_gather(torch::tensor({g.rank() * 2}, torch::kInt64));
+    EXPECT_TRUE(torch::equal(all, torch::tensor({{0}, {2}, {4}}, torch::kInt64)));
+    g.barrier();
+  });
+}
+
+TEST(ProcessGroup, UnreachableMasterIsNamedWithinTheTimeout) {
+  const uint16_t port = free_port();  // nobody serves it
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    ProcessGroup::create(launch_of(1, 2, port, 2), torch::kCPU);
+    FAIL() << "no error";
+  } catch (const DistError& e) {
+    EXPECT_CONTAINS(e.what(), "127.0.0.1:" + std::to_string(port));
+    EXPECT_CONTAINS(e.what(), "rank 1 of 2");
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 15);
+}
+
+TEST(ProcessGroup, ARankThatNeverJoinsIsNamed) {
+  const uint16_t port = free_port();
+  try {
+    ProcessGroup::create(launch_of(0, 2, port, 3), torch::kCPU);
+    FAIL() << "no error";
+  } catch (const DistError& e) {
+    EXPECT_CONTAINS(e.what(), "rank 1 never joined");
+  }
+}
+
+TEST(ProcessGroup, ALostRankIsNamedByTheOthers) {
+  const uint16_t port = free_port();
+  std::promise<void> joined;
+  auto leaver = std::async(std::launch::async, [&] {
+    auto group = ProcessGroup::create(launch_of(1, 2, port, 10), torch::kCPU);
+    auto x = torch::ones({1});
+    group->all_reduce_sum(x);
+    // Gone without a word: its connections close and its heartbeat stops.
+  });
+  auto group = ProcessGroup::create(launch_of(0, 2, port, 10), torch::kCPU);
+  auto x = torch::ones({1});
+  group->all_reduce_sum(x);
+  leaver.get();
+  auto y = torch::ones({1});
+  try {
+    group->all_reduce_sum(y);
+    FAIL() << "no error";
+  } catch (const DistError& e) {
+    EXPECT_CONTAINS(e.what(), "rank 1 is lost");
+    EXPECT_CONTAINS(e.what(), "rank 0 of 2");
+  }
+}
+
+}  // namespace
+}  // namespace scenery::dist
