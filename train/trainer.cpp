@@ -362,13 +362,14 @@ TrainResult run_training(const Config& c) {
     result.epochs_done = pos.epoch;
     result.iteration = pos.iteration;
     log::warn(
-        "{} at epoch {}, batch {}/{}, iteration {}: saved {}; re-run the same command to "
+        "{} at epoch {}, batch {}/{}, iteration {}: {}saved {}; re-run the same command to "
         "resume",
         result.signal ? fmt::format("stopped by signal {}", result.signal)
         : dp.distributed() && !step_limit_reached()
             ? std::string("stopped (another rank was signalled)")
             : std::string("stopped (train.stop_after_iterations)"),
-        pos.epoch + 1, pos.position, num_batches, pos.iteration, run.last().string());
+        pos.epoch + 1, pos.position, num_batches, pos.iteration, dp.writer() ? "" : "rank 0 ",
+        run.last().string());
     return result;
   };
   std::vector<torch::Tensor> parameters;

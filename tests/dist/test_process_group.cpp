@@ -1,9 +1,6 @@
 // A real Gloo group on 127.0.0.1, its ranks as threads of this process: the
 // collectives, and failures that name the host, the port or the lost rank.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <future>
@@ -11,6 +8,7 @@
 
 #include "core/error.h"
 #include "dist/process_group.h"
+#include "support/test_support.h"
 
 namespace scenery::dist {
 namespace {
@@ -18,18 +16,7 @@ namespace {
 #define EXPECT_CONTAINS(haystack, needle) \
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
 
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+using scenery::testing::free_port;
 
 Launch launch_of(int rank, int world, uint16_t port, double timeout_s = 20) {
   LaunchOptions o;

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <filesystem>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace scenery::testing {
 
@@ -30,6 +32,13 @@ struct CommandResult {
 };
 // Runs a shell command and captures what it prints.
 CommandResult run_command(const std::string& command);
+
+// Runs the commands at the same time (one per data-parallel rank, say) and
+// returns their results in order.
+std::vector<CommandResult> run_commands_together(const std::vector<std::string>& commands);
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+uint16_t free_port();
 
 // Path of a built executable (e.g. "scenery-train").
 std::string tool_path(const std::string& name);

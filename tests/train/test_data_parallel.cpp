@@ -1,0 +1,234 @@
+// Data-parallel scenery-train: real processes on 127.0.0.1 over Gloo.
+// The truth each test holds the run against is a single process: 2 ranks x
+// batch B on the same samples must end where 1 rank x batch 2B ends; an
+// interrupted and resumed 2-rank run where the uninterrupted one ends.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <thread>
+
+#include "train_test_helpers.h"
+
+namespace scenery::train::testing {
+namespace {
+
+using scenery::testing::CommandResult;
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string cmd = scenery::testing::tool_path("scenery-train");
+  for (const auto& a : args) cmd += " '" + a + "'";
+  return cmd;
+}
+
+// Every rank's command: `args` plus its rank, on one fresh port.
+std::vector<CommandResult> train_ranks(const std::vector<std::string>& args, int world,
+                                       double timeout_s = 30) {
+  const std::string port = std::to_string(scenery::testing::free_port());
+  std::vector<std::string> commands;
+  for (int r = 0; r < world; ++r) {
+    commands.push_back(command_line(
+        with(args, {"--dist.world_size", std::to_string(world), "--dist.rank", std::to_string(r),
+                    "--dist.init", "tcp://127.0.0.1:" + port, "--dist.timeout",
+                    std::to_string(timeout_s), "--log-level", "warn"})));
+  }
+  return scenery::testing::run_commands_together(commands);
+}
+
+void expect_exit(const std::vector<CommandResult>& results, int code) {
+  for (size_t r = 0; r < results.size(); ++r) {
+    EXPECT_EQ(results[r].exit_code, code) << "rank " << r << ":\n" << results[r].output;
+  }
+}
+void expect_all_ok(const std::vector<CommandResult>& results) { expect_exit(results, 0); }
+// train.stop_after_iterations ends a run with exit code 3 (interrupted, resumable).
+void expect_all_stopped(const std::vector<CommandResult>& results) { expect_exit(results, 3); }
+
+// sqrt(sum (a - b)^2 / sum a^2) over the trainable tensors (running statistics aside).
+double relative_difference(const fs::path& a_file, const fs::path& b_file) {
+  const auto a = models::read_checkpoint(a_file).state_dict;
+  const auto b = models::read_checkpoint(b_file).state_dict;
+  double num = 0, den = 0;
+  for (const auto& item : a) {
+    if (!item.value().is_floating_point() || item.key().find("running_") != std::string::npos)
+      continue;
+    const auto x = item.value().to(torch::kDouble);
+    const auto y = b.find(item.key())->to(torch::kDouble);
+    num += (x - y).square().sum().item<double>();
+    den += x.square().sum().item<double>();
+  }
+  return std::sqrt(num / den);
+}
+
+// 3 optimizer steps on the same 24 samples: 1 rank x `batch` or `world` x batch/world.
+struct Equivalence {
+  double synchronised = 0, local = 0;
+};
+
+std::vector<std::string> equivalence_args(const fs::path& data, const fs::path& run,
+                                          const std::vector<std::string>& recipe) {
+  return with({"--data.dataset", "places365", "--data.root", data.string(), "--data.workers",
+               "1", "--train.epochs", "1", "--train.threads", "1", "--train.run_dir",
+               run.string(), "--train.val_every", "0", "--train.stop_after_iterations", "3",
+               "--train.momentum", "0.9", "--log-level", "warn"},
+              recipe);
+}
+
+TEST(DataParallel, TwoRanksEqualOneRankWithTheDoubleBatchWithoutBatchNorm) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 72);
+  // AlexNet without dropout: nothing in it depends on how the batch is split.
+  const std::vector<std::string> recipe = {
+      "--model.arch", "alexnet", "--model.dropout", "0", "--model.num_classes", "4",
+      "--data.image_size", "64", "--data.resize", "72", "--train.lr", "0.01"};
+  train(with(equivalence_args(dir / "data", dir / "one", recipe), {"--data.batch_size", "8"}));
+  expect_all_stopped(train_ranks(
+      with(equivalence_args(dir / "data", dir / "two", recipe), {"--data.batch_size", "4"}), 2));
+  const double diff = relative_difference(dir / "one" / "last.ckpt", dir / "two" / "last.ckpt");
+  std::cout << "relative difference, 2 ranks x 4 vs 1 rank x 8: " << diff << "\n";
+  EXPECT_LT(diff, 1e-5);
+  EXPECT_GT(diff, 0.0) << "suspiciously bitwise equal: was the second run data parallel?";
+}
+
+Equivalence batchnorm_equivalence(const TempDir& dir, const std::string& dataset,
+                                  const std::vector<std::string>& recipe, int batch) {
+  const auto base = [&](const std::string& name) {
+    return with(equivalence_args(dir / "data", dir / name, recipe), {"--data.dataset", dataset});
+  };
+  train(with(base("one"), {"--data.batch_size", std::to_string(batch)}));
+  Equivalence e;
+  for (const std::string sync : {"yes", "no"}) {
+    expect_all_stopped(train_ranks(with(base("two_" + sync), {"--data.batch_size",
+                                                         std::to_string(batch / 2),
+                                                         "--train.sync_bn", sync}),
+                              2));
+    (sync == "yes" ? e.synchronised : e.local) =
+        relative_difference(dir / "one" / "last.ckpt", dir / ("two_" + sync) / "last.ckpt");
+  }
+  std::cout << "relative difference to 1 rank x " << batch << ": synchronised BatchNorm "
+            << e.synchronised << ", per-rank BatchNorm " << e.local << "\n";
+  return e;
+}
+
+TEST(DataParallel, SynchronisedBatchNormMakesResNet18EqualTheDoubleBatch) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 128);
+  // A small learning rate keeps 3 steps in the regime where float rounding
+  // stays rounding (at 0.02 even a change of thread count moves ResNet-18's
+  // weights by 1e-3 after 3 steps on this data).
+  const Equivalence e = batchnorm_equivalence(
+      dir, "places365",
+      {"--model.arch", "resnet18", "--model.num_classes", "4", "--data.image_size", "112",
+       "--data.resize", "128", "--train.lr", "1e-4"},
+      8);
+  EXPECT_LT(e.synchronised, 1e-5);
+  // Without synchronisation each rank normalises over its own half batch: that,
+  // and only that, separates the runs (AlexNet, which has no BatchNorm, matches).
+  EXPECT_GT(e.local, 1e-5);
+  EXPECT_GT(e.local, 5 * e.synchronised);
+}
+
+TEST(DataParallel, SynchronisedBatchNormMakesTheParsingNetworkEqualTheDoubleBatch) {
+  TempDir dir;
+  make_dataset("ade20k", dir / "data", 3, 6, 96);
+  const Equivalence e = batchnorm_equivalence(
+      dir, "ade20k",
+      {"--model.arch", "parsing_resnet18dilated_ppm", "--model.num_classes", "150",
+       "--model.dropout", "0", "--data.image_size", "80", "--data.resize", "96", "--train.lr",
+       "1e-4", "--train.schedule", "poly", "--train.schedule_unit", "iteration"},
+      4);
+  EXPECT_LT(e.synchronised, 1e-5);
+  EXPECT_GT(e.local, 5 * e.synchronised);
+}
+
+std::vector<std::string> resume_args(const fs::path& data, const fs::path& run) {
+  return with(tiny_args(data, run), {"--train.epochs", "2", "--data.batch_size", "4",
+                                     "--train.val_split", "val", "--log-level", "warn"});
+}
+
+TEST(DataParallel, InterruptedAndResumedTwoRankRunEqualsTheUninterruptedOne) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);  // 32 train images: 4 batches per rank
+  expect_all_ok(train_ranks(resume_args(dir / "data", dir / "whole"), 2));
+
+  const auto split = resume_args(dir / "data", dir / "split");
+  // Stopped mid-epoch (3 of 4 steps), then the same command resumes.
+  expect_all_stopped(train_ranks(with(split, {"--train.stop_after_iterations", "3"}), 2));
+  const auto ckpt = models::read_checkpoint(dir / "split" / "last.ckpt");
+  ASSERT_TRUE(ckpt.training);
+  EXPECT_EQ(ckpt.training->world_size, 2);
+  EXPECT_EQ(ckpt.training->iteration, 3);
+  EXPECT_EQ(ckpt.training->rank_rng_states.size(0), 2);
+  expect_all_ok(train_ranks(split, 2));
+
+  expect_same_weights(models::read_checkpoint(dir / "whole" / "last.ckpt").state_dict,
+                      models::read_checkpoint(dir / "split" / "last.ckpt").state_dict);
+  EXPECT_EQ(metrics_without_timing(dir / "whole" / "metrics.csv"),
+            metrics_without_timing(dir / "split" / "metrics.csv"));
+  EXPECT_EQ(read_lines(dir / "whole" / "metrics.csv").size(), 3u);
+  // One writer: rank 0's train.log, rank 1's own log, no second metrics file.
+  EXPECT_TRUE(fs::exists(dir / "split" / "train.log"));
+  EXPECT_TRUE(fs::exists(dir / "split" / "train.rank1.log"));
+}
+
+TEST(DataParallel, AnotherWorldSizeResumesAtAnEpochBoundaryOnly) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  const auto args = resume_args(dir / "data", dir / "run");
+  // Mid-epoch: refused, naming both sizes, before any work.
+  expect_all_stopped(train_ranks(with(args, {"--train.stop_after_iterations", "2"}), 2));
+  const auto refused = scenery::testing::run_command(command_line(args));
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_CONTAINS(refused.output, "by 2 ranks, and this launch has 1");
+  EXPECT_CONTAINS(refused.output, "epoch boundary");
+  // Finishing the epoch with 2 ranks, then re-sharding onto 1 rank, works.
+  expect_all_ok(train_ranks(with(args, {"--train.epochs", "1"}), 2));
+  const auto one = scenery::testing::run_command(command_line(args));
+  EXPECT_EQ(one.exit_code, 0) << one.output;
+  const auto last = models::read_checkpoint(dir / "run" / "last.ckpt");
+  EXPECT_EQ(last.training->epoch, 2);
+  EXPECT_EQ(last.training->world_size, 1);
+  EXPECT_EQ(read_lines(dir / "run" / "metrics.csv").size(), 3u);
+}
+
+TEST(DataParallel, ALostRankEndsTheOthersWithinTheTimeoutNamingIt) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  const std::string port = std::to_string(scenery::testing::free_port());
+  const auto args = with(resume_args(dir / "data", dir / "run"),
+                         {"--train.epochs", "50", "--train.checkpoint_every", "2",
+                          "--dist.world_size", "2", "--dist.init", "tcp://127.0.0.1:" + port,
+                          "--dist.timeout", "10"});
+  // Rank 1 runs in the background with its pid recorded; rank 0 in the foreground.
+  const std::string pid_file = (dir / "rank1.pid").string();
+  const std::string rank1 = command_line(with(args, {"--dist.rank", "1"})) + " > " +
+                            (dir / "rank1.out").string() + " 2>&1 & echo $! > " + pid_file;
+  ASSERT_EQ(std::system(rank1.c_str()), 0);
+  CommandResult rank0;
+  std::thread foreground(
+      [&] { rank0 = scenery::testing::run_command(command_line(with(args, {"--dist.rank", "0"}))); });
+  // Kill rank 1 once a mid-epoch checkpoint shows both ranks are training.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(dir / "run" / "last.ckpt") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(dir / "run" / "last.ckpt"));
+  const pid_t pid = std::stoi(scenery::testing::read_text(pid_file));
+  const auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  foreground.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  EXPECT_NE(rank0.exit_code, 0) << rank0.output;
+  EXPECT_CONTAINS(rank0.output, "rank 1 is lost");
+  EXPECT_LT(seconds, 10 + 5);
+  // Whatever last.ckpt holds is whole: it loads.
+  const auto ckpt = models::read_checkpoint(dir / "run" / "last.ckpt");
+  ASSERT_TRUE(ckpt.training);
+  EXPECT_GE(ckpt.training->iteration, 2);
+}
+
+}  // namespace
+}  // namespace scenery::train::testing
