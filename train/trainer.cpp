@@ -230,11 +230,9 @@ TrainResult run_training(const Config& c) {
   if (writer) c.write_resolved(run.path());
   log::add_file(writer ? run.log() : run.rank_log(launch.rank));
   if (!writer) log::set_console_level(log::Level::kWarn);
+  // The console level stays: a rank other than 0 keeps quiet to the end.
   struct CloseLog {
-    ~CloseLog() {
-      log::close_file();
-      log::set_console_level(log::Level::kDebug);
-    }
+    ~CloseLog() { log::close_file(); }
   } close_log;
   // setup_hardware switches the Winograd path for this run; the caller's
   // setting comes back when the run ends.

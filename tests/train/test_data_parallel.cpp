@@ -232,3 +232,71 @@ TEST(DataParallel, ALostRankEndsTheOthersWithinTheTimeoutNamingIt) {
 
 }  // namespace
 }  // namespace scenery::train::testing
+
+namespace scenery::train::testing {
+namespace {
+
+// torchrun as users run it (Debian's 1.13 launcher: --no_python, and -r/-t/--log_dir
+// under Python 3.11), its agent serving the store.
+std::string torchrun(const fs::path& logs, const std::string& extra) {
+  return "torchrun --nproc_per_node 2 --no_python -r 1 -t 1 --log_dir " + logs.string() +
+         " --master_port " + std::to_string(scenery::testing::free_port()) + " " + extra + " ";
+}
+
+TEST(DataParallel, TorchrunLaunchesScenerytrain) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  const auto r = scenery::testing::run_command(
+      torchrun(dir / "logs", "") +
+      command_line(with(resume_args(dir / "data", dir / "run"),
+                        {"--train.epochs", "1", "--train.stop_after_iterations", "2",
+                         "--dist.timeout", "30", "--log-level", "info"})));
+  // torchrun reports a worker's non-zero exit as its own failure: 3 (stopped
+  // after 2 iterations, resumable) comes back as a failed launch.
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_CONTAINS(scenery::testing::read_text(dir / "run" / "train.log"),
+                  "data parallel: 2 ranks");
+  const auto ckpt = models::read_checkpoint(dir / "run" / "last.ckpt");
+  ASSERT_TRUE(ckpt.training);
+  EXPECT_EQ(ckpt.training->world_size, 2);
+  EXPECT_EQ(ckpt.training->iteration, 2);
+  // The same launch command resumes and finishes.
+  const auto again = scenery::testing::run_command(
+      torchrun(dir / "logs2", "") +
+      command_line(with(resume_args(dir / "data", dir / "run"),
+                        {"--train.epochs", "1", "--dist.timeout", "30"})));
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(models::read_checkpoint(dir / "run" / "last.ckpt").training->epoch, 1);
+}
+
+TEST(DataParallel, TorchrunMaxRestartsRecoversFromAKilledRank) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  const std::string tool = scenery::testing::tool_path("scenery-train");
+  const std::string launch =
+      torchrun(dir / "logs", "--max_restarts 1 --monitor_interval 0.2") +
+      command_line(with(resume_args(dir / "data", dir / "run"),
+                        {"--train.epochs", "8", "--train.checkpoint_every", "2",
+                         "--dist.timeout", "10", "--log-level", "info"}));
+  CommandResult result;
+  std::thread launcher([&] { result = scenery::testing::run_command(launch); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(dir / "run" / "last.ckpt") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // One worker dies (the workers' command lines start with the tool's path;
+  // torchrun's own starts with python).
+  const auto killed = scenery::testing::run_command(
+      "pkill -KILL -o -f '^" + tool + " .*" + (dir / "run").string() + "'");
+  launcher.join();
+  EXPECT_EQ(killed.exit_code, 0) << killed.output;
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  const auto log = scenery::testing::read_text(dir / "run" / "train.log");
+  EXPECT_CONTAINS(log, "resuming");
+  const auto last = models::read_checkpoint(dir / "run" / "last.ckpt");
+  EXPECT_EQ(last.training->epoch, 8);
+  EXPECT_EQ(read_lines(dir / "run" / "metrics.csv").size(), 9u);
+}
+
+}  // namespace
+}  // namespace scenery::train::testing
