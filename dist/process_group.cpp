@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 #include <sstream>
 
 #include "core/error.h"
@@ -274,6 +275,20 @@ torch::Tensor ProcessGroup::all_gather(const torch::Tensor& tensor) {
     group_->allgather(output, input)->wait();
     out = torch::stack(output[0]).to(tensor.device());
   });
+  return out;
+}
+
+std::vector<std::string> ProcessGroup::all_gather_bytes(const std::string& bytes) {
+  const auto lengths = all_gather(torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kInt64));
+  const int64_t longest = lengths.max().item<int64_t>();
+  auto padded = torch::zeros({std::max<int64_t>(1, longest)}, torch::kUInt8);
+  std::memcpy(padded.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  const auto all = all_gather(padded).contiguous();
+  std::vector<std::string> out;
+  for (int r = 0; r < world_size(); ++r) {
+    const auto* p = all[r].data_ptr<uint8_t>();
+    out.emplace_back(reinterpret_cast<const char*>(p), lengths[r][0].item<int64_t>());
+  }
   return out;
 }
 

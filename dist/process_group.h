@@ -54,6 +54,8 @@ class ProcessGroup {
   void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
   // Every rank's `tensor` (same shape and dtype everywhere), stacked: [W, ...].
   torch::Tensor all_gather(const torch::Tensor& tensor);
+  // Every rank's bytes (any length), in rank order.
+  std::vector<std::string> all_gather_bytes(const std::string& bytes);
   void barrier();
 
   // A DistError for a failure of work on this group (`what` names it), naming

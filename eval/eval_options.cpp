@@ -4,6 +4,9 @@ namespace scenery::eval {
 
 void add_eval_options(Config& c) {
   c.add<std::string>("eval.checkpoint", "", "checkpoint to evaluate");
+  c.add<std::string>("eval.device", "auto",
+                     "scenery-eval: auto (cuda when available; a data-parallel rank's GPU is "
+                     "its local rank), cpu or cuda");
   c.add<std::string>("eval.crop", "center",
                      "scene protocol: center (resize + centre crop) or ten (ten-crop, logits "
                      "averaged)");

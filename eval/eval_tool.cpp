@@ -8,9 +8,11 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/sha256.h"
+#include "core/torch_compat.h"
 #include "data/catalog_readers.h"
 #include "data/data_options.h"
 #include "data/loader.h"
+#include "dist/process_group.h"
 #include "eval/eval_options.h"
 #include "eval/evaluator.h"
 #include "eval/parsing_submission.h"
@@ -51,6 +53,42 @@ models::Branches parse_branches(const std::string& s) {
   throw ConfigError(fmt::format("eval.branches: '{}' is not one of both, rgb, semantic", s));
 }
 
+torch::Device eval_device(const std::string& name, int local_rank) {
+  if (name == "cuda" || (name == "auto" && compat::cuda_available())) {
+    if (!compat::cuda_available()) {
+      throw ConfigError("eval.device = cuda but no CUDA device is available (LibTorch " +
+                        compat::torch_version() + ")");
+    }
+    const auto gpus = static_cast<int>(torch::cuda::device_count());
+    if (local_rank >= gpus) {
+      throw ConfigError(fmt::format("local rank {} has no GPU: this node has {}", local_rank, gpus));
+    }
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
+  }
+  if (name != "cpu" && name != "auto") {
+    throw ConfigError(fmt::format("eval.device: expected auto, cpu or cuda, got '{}'", name));
+  }
+  return torch::Device(torch::kCPU);
+}
+
+// Sums a meter's integer state over the ranks: the merged meter is bitwise
+// the one a single process would have accumulated.
+template <class Meter>
+void merge_meter(std::optional<Meter>& meter, dist::ProcessGroup* group) {
+  if (!group || !meter) return;
+  auto state = meter->state();
+  group->all_reduce_sum(state);
+  meter->reset();
+  meter->merge_state(state);
+}
+
+int64_t sum_over_ranks(int64_t value, dist::ProcessGroup* group) {
+  if (!group) return value;
+  auto t = torch::tensor({value}, torch::kInt64);
+  group->all_reduce_sum(t);
+  return t.item<int64_t>();
+}
+
 }  // namespace
 
 int run_eval_tool(const std::string& program, const std::vector<std::string>& args) {
@@ -58,6 +96,7 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
   add_common_options(config);
   data::add_data_options(config);
   add_eval_options(config);
+  dist::add_dist_options(config);
   if (auto code = parse_or_exit(config, args)) return *code;
 
   const std::string checkpoint_path = config.get<std::string>("eval.checkpoint");
@@ -70,7 +109,16 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     throw ConfigError(fmt::format("eval.crop: '{}' is not one of center, ten", crop));
   }
   const auto scales = parse_scales(config.get<std::string>("eval.scales"));
-  config.write_resolved(out);  // also proves the output folder is writable before any work
+  // Data parallel (torchrun, Slurm or dist.*): each rank evaluates its shard,
+  // rank 0 merges and writes everything.
+  const dist::Launch launch =
+      dist::resolve_launch(dist::launch_options_from_config(config), dist::process_environment());
+  const bool writer = launch.rank == 0;
+  if (writer) config.write_resolved(out);  // also proves the output folder is writable
+  if (!writer) log::set_console_level(log::Level::kWarn);
+  const torch::Device device = eval_device(config.get<std::string>("eval.device"), launch.local_rank);
+  const auto group =
+      launch.distributed() ? dist::ProcessGroup::create(launch, device) : nullptr;
 
   models::Checkpoint checkpoint = models::read_checkpoint(checkpoint_path);
   if (checkpoint.meta.arch.empty()) {
@@ -82,6 +130,7 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
   models::SceneModel model =
       models::create_model(checkpoint.meta.arch, checkpoint.meta.num_classes);
   models::load_state_dict(model, checkpoint.state_dict, models::LoadMode::kStrict, checkpoint_path);
+  model.to(device);
   const data::Catalog catalog = data::open_catalog(data::catalog_spec_from_config(config));
   log::info("evaluating {} ({} classes) on {} {}: {} images", checkpoint.meta.arch,
             checkpoint.meta.num_classes, catalog.dataset(), catalog.split(), catalog.size());
@@ -107,7 +156,12 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     context.crop = "whole image";
     context.scales = scales;
     context.flip = protocol.flip;
-    const auto result = evaluate_parsing(model, catalog, protocol, submission);
+    protocol.rank = launch.rank;
+    protocol.world_size = launch.world_size;
+    auto result = evaluate_parsing(model, catalog, protocol, submission);
+    merge_meter(result.meter, group.get());
+    result.images = sum_over_ranks(result.images, group.get());  // also: every PNG is written
+    if (!writer) return 0;
     write_parsing_report(out, result, catalog.object_names(), context);
     if (result.meter) {
       fmt::print("pixel accuracy {:.4f}\nmean IoU {:.4f}\nscore {:.4f}\n",
@@ -129,7 +183,7 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
       semantic = resolve_semantic_input("eval.semantic", config.get<std::string>("eval.semantic"),
                                         "eval.semantic_checkpoint",
                                         config.get<std::string>("eval.semantic_checkpoint"),
-                                        catalog, options, torch::Device(torch::kCPU));
+                                        catalog, options, device);
       context.semantic = semantic.computes_maps()
                              ? "parsing " + config.get<std::string>("eval.semantic_checkpoint")
                          : options.semantic == data::SemanticSource::kTop3 ? "top3"
@@ -138,10 +192,22 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     context.crop = crop;
     context.resize = options.eval.resize;
     context.crop_size = options.eval.crop;
-    std::optional<PlacesSubmissionWriter> writer;
-    if (!submission.empty()) writer.emplace(model.num_classes());
-    const auto result =
-        evaluate_scenes(model, catalog, options, writer ? &*writer : nullptr, branches, semantic);
+    options.rank = launch.rank;
+    options.world_size = launch.world_size;
+    std::optional<PlacesSubmissionWriter> rows;
+    if (!submission.empty()) rows.emplace(model.num_classes());
+    auto result =
+        evaluate_scenes(model, catalog, options, rows ? &*rows : nullptr, branches, semantic);
+    merge_meter(result.meter, group.get());
+    result.images = sum_over_ranks(result.images, group.get());
+    result.skipped = sum_over_ranks(result.skipped, group.get());
+    std::optional<PlacesSubmissionWriter> all_rows = std::move(rows);
+    if (group && all_rows) {
+      const auto texts = group->all_gather_bytes(all_rows->text());
+      all_rows.emplace(model.num_classes());
+      for (const auto& text : texts) all_rows->add_text(text);
+    }
+    if (!writer) return 0;
     const auto& names =
         checkpoint.meta.class_names.empty() ? catalog.class_names() : checkpoint.meta.class_names;
     write_scene_report(out, result, names, context);
@@ -152,9 +218,9 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
                  mca_convention_name(McaConvention::kPresentClasses));
     }
     if (result.skipped) fmt::print("skipped {} unreadable images\n", result.skipped);
-    if (writer) {
-      writer->write(submission);
-      fmt::print("submission {} ({} lines)\n", submission, writer->size());
+    if (all_rows) {
+      all_rows->write(submission);
+      fmt::print("submission {} ({} lines)\n", submission, all_rows->size());
     }
   }
   fmt::print("report {}\n", (out / "results.json").string());

@@ -35,9 +35,11 @@ torch::Device model_device(models::SceneModel& model) {
   return params.is_empty() ? torch::Device(torch::kCPU) : params.begin()->value().device();
 }
 
-Progress::Options images_progress() {
+// Data-parallel ranks other than 0 draw nothing.
+Progress::Options images_progress(int rank) {
   Progress::Options o;
   o.unit = "img";
+  if (rank != 0) o.out = nullptr;
   return o;
 }
 
@@ -70,7 +72,8 @@ SceneEvalResult evaluate_scenes(models::SceneModel& model, const data::Catalog& 
   const torch::Device device = model_device(model);
   torch::NoGradGuard no_grad;
   model.eval();
-  Progress progress("eval", static_cast<int64_t>(loader.shard_size()), images_progress());
+  Progress progress("eval", static_cast<int64_t>(loader.shard_size()),
+                    images_progress(options.rank));
   while (auto batch = loader.next()) {
     const int64_t b = batch->size();
     torch::Tensor images = batch->images.to(device);
@@ -145,8 +148,15 @@ ParsingEvalResult evaluate_parsing(models::SceneModel& model, const data::Catalo
   if (catalog.has_masks()) result.meter.emplace(protocol.num_classes);
   torch::NoGradGuard no_grad;
   model.eval();
-  Progress progress("parse", static_cast<int64_t>(catalog.size()), images_progress());
-  for (size_t i = 0; i < catalog.size(); ++i) {
+  if (protocol.world_size < 1 || protocol.rank < 0 || protocol.rank >= protocol.world_size) {
+    throw EvalError(fmt::format("rank {} outside 0..{}", protocol.rank, protocol.world_size - 1));
+  }
+  const size_t stride = static_cast<size_t>(protocol.world_size);
+  const size_t first = static_cast<size_t>(protocol.rank);
+  const int64_t shard = static_cast<int64_t>(
+      catalog.size() > first ? (catalog.size() - first + stride - 1) / stride : 0);
+  Progress progress("parse", shard, images_progress(protocol.rank));
+  for (size_t i = first; i < catalog.size(); i += stride) {
     const data::Sample sample = catalog.at(i);
     const cv::Mat rgb = data::decode_rgb(sample.image);
     const torch::Tensor probs = parse_image(model, rgb, protocol);

@@ -31,7 +31,8 @@ struct SceneEvalResult {
 };
 
 // `loader` options decide the protocol (kEval or kTenCrop, semantic maps from
-// the dataset for the two-branch net); `semantic` may compute the maps instead.
+// the dataset for the two-branch net) and the shard (rank, world_size);
+// `semantic` may compute the maps instead. The result covers this shard only.
 // When `submission` is given, every image's scores are added to it under its
 // file name.
 SceneEvalResult evaluate_scenes(models::SceneModel& model, const data::Catalog& catalog,
@@ -45,6 +46,7 @@ struct ParsingProtocol {
   bool flip = false;                // also average the mirrored image
   data::NormalizeParams normalize;
   int num_classes = 150;
+  int rank = 0, world_size = 1;  // data parallel: images rank, rank + W, ... (no padding)
 };
 
 struct ParsingEvalResult {

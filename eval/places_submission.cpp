@@ -7,6 +7,7 @@
 #include <charconv>
 #include <fstream>
 #include <numeric>
+#include <sstream>
 #include <unordered_map>
 
 #include "core/atomic_file.h"
@@ -59,12 +60,34 @@ void PlacesSubmissionWriter::write(const fs::path& file) const {
                     "test image",
                     duplicates_.front()));
   }
+  write_file_atomic(file, text());
+}
+
+std::string PlacesSubmissionWriter::text() const {
   std::string text;
   text.reserve(rows_.size() * 48);
   for (const auto& [name, labels] : rows_) {  // std::map: sorted bytewise by filename
     text += fmt::format("{} {}\n", name, fmt::join(labels, " "));
   }
-  write_file_atomic(file, text);
+  return text;
+}
+
+void PlacesSubmissionWriter::add_text(const std::string& text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    std::istringstream in(line);
+    std::string name;
+    std::array<int32_t, kPlacesSubmissionLabels> row{};
+    in >> name;
+    for (auto& label : row) in >> label;
+    if (!in || name.empty()) throw EvalError(fmt::format("malformed submission row '{}'", line));
+    if (!rows_.emplace(name, row).second) duplicates_.push_back(name);
+  }
 }
 
 namespace {

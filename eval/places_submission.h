@@ -28,6 +28,10 @@ class PlacesSubmissionWriter {
   size_t size() const { return rows_.size(); }
   // Writes the file atomically; throws EvalError on a duplicate image name.
   void write(const std::filesystem::path& file) const;
+  // The file's text, and adding another writer's text (data-parallel ranks
+  // hand their rows to rank 0, which writes the one sorted file).
+  std::string text() const;
+  void add_text(const std::string& text);
 
  private:
   int64_t num_classes_;
