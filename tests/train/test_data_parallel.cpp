@@ -10,6 +10,8 @@
 #include <iostream>
 #include <thread>
 
+#include <fmt/core.h>
+
 #include "train_test_helpers.h"
 
 namespace scenery::train::testing {
@@ -155,7 +157,9 @@ TEST(DataParallel, InterruptedAndResumedTwoRankRunEqualsTheUninterruptedOne) {
 
   const auto split = resume_args(dir / "data", dir / "split");
   // Stopped mid-epoch (3 of 4 steps), then the same command resumes.
-  expect_all_stopped(train_ranks(with(split, {"--train.stop_after_iterations", "3"}), 2));
+  // Mid-epoch checkpoints (every step here) change nothing of the result.
+  expect_all_stopped(train_ranks(
+      with(split, {"--train.stop_after_iterations", "3", "--train.checkpoint_every", "1"}), 2));
   const auto ckpt = models::read_checkpoint(dir / "split" / "last.ckpt");
   ASSERT_TRUE(ckpt.training);
   EXPECT_EQ(ckpt.training->world_size, 2);
@@ -171,6 +175,53 @@ TEST(DataParallel, InterruptedAndResumedTwoRankRunEqualsTheUninterruptedOne) {
   // One writer: rank 0's train.log, rank 1's own log, no second metrics file.
   EXPECT_TRUE(fs::exists(dir / "split" / "train.log"));
   EXPECT_TRUE(fs::exists(dir / "split" / "train.rank1.log"));
+}
+
+TEST(DataParallel, ASignalToOneRankStopsEveryRankAtTheSameIteration) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  const std::string port = std::to_string(scenery::testing::free_port());
+  const auto args = with(resume_args(dir / "data", dir / "run"),
+                         {"--train.epochs", "50", "--train.checkpoint_every", "2",
+                          "--dist.world_size", "2", "--dist.init", "tcp://127.0.0.1:" + port,
+                          "--dist.timeout", "20"});
+  const std::string pid_file = (dir / "rank1.pid").string();
+  ASSERT_EQ(std::system((command_line(with(args, {"--dist.rank", "1"})) + " > " +
+                         (dir / "rank1.out").string() + " 2>&1 & echo $! > " + pid_file)
+                            .c_str()),
+            0);
+  CommandResult rank0;
+  std::thread foreground(
+      [&] { rank0 = scenery::testing::run_command(command_line(with(args, {"--dist.rank", "0"}))); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(dir / "run" / "last.ckpt") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(::kill(std::stoi(scenery::testing::read_text(pid_file)), SIGTERM), 0);
+  foreground.join();
+  // Rank 0 was not signalled, yet it stops too, with the interrupted exit code.
+  EXPECT_EQ(rank0.exit_code, 3) << rank0.output;
+  EXPECT_CONTAINS(rank0.output, "another rank was signalled");
+  const auto rank1 = scenery::testing::read_text(dir / "rank1.out");
+  EXPECT_CONTAINS(rank1, "stopped by signal 15");
+  // Both stopped after the same step, and last.ckpt holds it.
+  const auto iteration = models::read_checkpoint(dir / "run" / "last.ckpt").training->iteration;
+  const std::string at = fmt::format("iteration {}: ", iteration);
+  EXPECT_CONTAINS(rank0.output, at);
+  EXPECT_CONTAINS(rank1, at);
+}
+
+TEST(DataParallel, ANonFiniteLossStopsEveryRankNamingTheRanks) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  const auto results = train_ranks(with(resume_args(dir / "data", dir / "run"),
+                                        {"--train.lr", "1e38", "--train.momentum", "0"}),
+                                   2);
+  for (const auto& r : results) {
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_CONTAINS(r.output, "non-finite on rank 0, 1");
+    EXPECT_CONTAINS(r.output, "iteration 2 ");
+  }
 }
 
 TEST(DataParallel, AnotherWorldSizeResumesAtAnEpochBoundaryOnly) {

@@ -177,6 +177,45 @@ TEST(Trainer, FineTuningReplacesTheHeadAndKeepsTheBody) {
   EXPECT_GT(body, 50u);
 }
 
+// A torchrun restart re-runs the launch command unchanged, model.weights
+// included: resuming wins when last.ckpt records that very weights file.
+TEST(Trainer, TheSameFineTuningCommandResumesAndAnotherWeightsFileIsRefused) {
+  TempDir dir;
+  make_dataset("places365", dir / "src", 4, 8, 64);
+  make_dataset("mit67", dir / "mit", 3, 8, 64);
+  train(with(tiny_args(dir / "src", dir / "source"), {"--train.epochs", "1"}));
+  fs::copy_file(dir / "source" / "last.ckpt", dir / "weights.ckpt");
+  const auto ft = [&](const std::string& run, const fs::path& weights) {
+    return with(tiny_args(dir / "mit", dir / run, 3),
+                {"--data.dataset", "mit67", "--train.val_split", "test", "--train.epochs", "2",
+                 "--model.weights", weights.string()});
+  };
+  const auto whole = train(ft("whole", dir / "weights.ckpt"));
+  EXPECT_FALSE(whole.interrupted);
+  const auto stopped = train(with(ft("split", dir / "weights.ckpt"),
+                                  {"--train.stop_after_iterations", "3"}));
+  EXPECT_TRUE(stopped.interrupted);
+  const auto ckpt = models::read_checkpoint(dir / "split" / "last.ckpt");
+  EXPECT_EQ(ckpt.training->init_weights, (dir / "weights.ckpt").string());
+  EXPECT_EQ(ckpt.training->init_weights_sha256.size(), 64u);
+  const auto resumed = train(ft("split", dir / "weights.ckpt"));
+  EXPECT_FALSE(resumed.interrupted);
+  expect_same_weights(models::read_checkpoint(dir / "whole" / "last.ckpt").state_dict,
+                      models::read_checkpoint(dir / "split" / "last.ckpt").state_dict);
+  EXPECT_EQ(metrics_without_timing(dir / "whole" / "metrics.csv"),
+            metrics_without_timing(dir / "split" / "metrics.csv"));
+  // Another weights file with the same run directory stays the clear error it was.
+  train(with(tiny_args(dir / "src", dir / "other_source"), {"--train.epochs", "1",
+                                                            "--train.seed", "5"}));
+  try {
+    train(with(ft("split", dir / "other_source" / "last.ckpt"), {"--train.epochs", "3"}));
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "mutually exclusive");
+    EXPECT_CONTAINS(e.what(), "not the file that started this run");
+  }
+}
+
 TEST(Trainer, TwoBranchTrainsOnAde20kSceneLabelsFromMasks) {
   TempDir dir;
   const auto synth = make_dataset("ade20k", dir / "ade", 3, 8, 64);
