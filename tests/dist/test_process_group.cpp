@@ -17,6 +17,7 @@ namespace {
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
 
 using scenery::testing::free_port;
+using scenery::testing::TempDir;
 
 Launch launch_of(int rank, int world, uint16_t port, double timeout_s = 20) {
   LaunchOptions o;
@@ -109,6 +110,50 @@ TEST(ProcessGroup, ALostRankIsNamedByTheOthers) {
     EXPECT_CONTAINS(e.what(), "rank 1 is lost");
     EXPECT_CONTAINS(e.what(), "rank 0 of 2");
   }
+}
+
+TEST(ProcessGroup, ARankThatIsAliveButNeverJoinsTheCollectiveIsNamedAsStuck) {
+  const uint16_t port = free_port();
+  std::promise<void> done;
+  auto stuck = std::async(std::launch::async, [&] {
+    auto group = ProcessGroup::create(launch_of(1, 2, port, 3), torch::kCPU);
+    auto x = torch::ones({1});
+    group->all_reduce_sum(x);
+    // Alive (its heartbeat goes on) but busy elsewhere, e.g. a slow data source.
+    done.get_future().wait();
+  });
+  auto group = ProcessGroup::create(launch_of(0, 2, port, 3), torch::kCPU);
+  auto x = torch::ones({1});
+  group->all_reduce_sum(x);
+  auto y = torch::ones({1});
+  try {
+    group->all_reduce_sum(y);
+    ADD_FAILURE() << "no error";
+  } catch (const DistError& e) {
+    EXPECT_CONTAINS(e.what(), "rank 1 is alive but stuck before collective 2");
+  }
+  done.set_value();
+  stuck.get();
+}
+
+TEST(ProcessGroup, FileStoreRendezvous) {
+  TempDir dir;
+  LaunchOptions o;
+  o.world_size = 2;
+  o.init = "file://" + (dir / "store").string();
+  o.timeout_s = 20;
+  std::vector<std::future<int64_t>> ranks;
+  for (int r = 0; r < 2; ++r) {
+    ranks.push_back(std::async(std::launch::async, [o, r]() mutable {
+      o.rank = r;
+      auto group = ProcessGroup::create(
+          resolve_launch(o, [](const std::string&) { return std::nullopt; }), torch::kCPU);
+      auto x = torch::tensor({r + 1}, torch::kInt64);
+      group->all_reduce_sum(x);
+      return x.item<int64_t>();
+    }));
+  }
+  for (auto& f : ranks) EXPECT_EQ(f.get(), 3);
 }
 
 }  // namespace
