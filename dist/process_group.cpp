@@ -245,6 +245,32 @@ void ProcessGroup::reduce(torch::Tensor& tensor, c10d::ReduceOp op, const char* 
   });
 }
 
+ProcessGroup::Pending ProcessGroup::all_reduce_sum_async(torch::Tensor& tensor) {
+  if (tensor.device() != device_ || !tensor.is_contiguous()) {
+    throw DistError("all_reduce_sum_async needs a contiguous tensor on " + device_.str());
+  }
+  Pending p;
+  p.group_ = this;
+  p.sequence_ = ++sequence_;
+  try {
+    std::vector<torch::Tensor> bufs{tensor};
+    p.work_ = group_->allreduce(bufs);
+  } catch (const std::exception& e) {
+    throw failure(fmt::format("all_reduce(sum) (collective {})", p.sequence_), e.what());
+  }
+  return p;
+}
+
+void ProcessGroup::Pending::wait() {
+  if (!work_) return;
+  auto work = std::move(work_);
+  try {
+    work->wait();
+  } catch (const std::exception& e) {
+    throw group_->failure(fmt::format("all_reduce(sum) (collective {})", sequence_), e.what());
+  }
+}
+
 void ProcessGroup::all_reduce_sum(torch::Tensor& tensor) {
   reduce(tensor, c10d::ReduceOp::SUM, "all_reduce(sum)");
 }

@@ -50,6 +50,21 @@ class ProcessGroup {
 
   // In place; tensors on any device (copied to device() and back when needed).
   void all_reduce_sum(torch::Tensor& tensor);
+  // Starts a sum all-reduce of a contiguous tensor on device() and returns at
+  // once; wait() blocks until `tensor` holds the sum (and reports failures).
+  class Pending {
+   public:
+    Pending() = default;
+    void wait();
+    bool active() const { return work_ != nullptr; }
+
+   private:
+    friend class ProcessGroup;
+    ProcessGroup* group_ = nullptr;
+    c10::intrusive_ptr<c10d::Work> work_;
+    int64_t sequence_ = 0;
+  };
+  Pending all_reduce_sum_async(torch::Tensor& tensor);
   void all_reduce_max(torch::Tensor& tensor);
   void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
   // Every rank's `tensor` (same shape and dtype everywhere), stacked: [W, ...].

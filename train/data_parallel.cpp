@@ -157,7 +157,7 @@ void DataParallel::attach(models::SceneModel& model) {
   std::reverse(limits.begin(), limits.end());
   reducer_ = dist::make_reducer(params, buckets, limits, group_->c10d_group(),
                                 options_.bucket_bytes, options_.first_bucket_bytes,
-                                std::move(param_names));
+                                options_.find_unused_parameters, std::move(param_names));
   log::info("data parallel: {} ranks, {} parameter tensors in {} buckets ({} MiB cap), {}",
             world_size(), params.size(), buckets.size(), options_.bucket_bytes >> 20,
             dist::backend_name(group_->backend()));
@@ -170,35 +170,49 @@ void DataParallel::before_forward(bool sync) {
       reducer_->rebuild_buckets();
       reducer_->prepare_for_forward();
     }
-    if (!options_.sync_batchnorm && !buffers_.empty()) {
-      torch::NoGradGuard no_grad;
-      c10d::broadcast_coalesced(group_->c10d_group(), buffers_, kBroadcastBytes, 0);
-    }
   } catch (const DistError&) {
     throw;
   } catch (const std::exception& e) {
-    throw group_->failure("the forward prologue (bucket rebuild, buffer broadcast)", e.what());
+    throw group_->failure("the forward prologue (bucket rebuild)", e.what());
   }
 }
 
-DataParallel::Agreement DataParallel::agree(bool nonfinite, bool stop) {
-  Agreement a;
-  if (!group_) {
-    if (nonfinite) a.nonfinite_ranks.push_back(0);
-    a.stop = stop;
-    return a;
+void DataParallel::sync_buffers() {
+  if (!group_ || buffers_.empty()) return;
+  try {
+    torch::NoGradGuard no_grad;
+    c10d::broadcast_coalesced(group_->c10d_group(), buffers_, kBroadcastBytes, 0);
+  } catch (const std::exception& e) {
+    throw group_->failure("broadcasting rank 0's buffers", e.what());
   }
+}
+
+void DataParallel::propose(bool nonfinite, bool stop) {
   const int w = world_size();
-  auto flags = torch::zeros({2 * w}, torch::kInt64);
-  flags[rank()] = nonfinite ? 1 : 0;
-  flags[w + rank()] = stop ? 1 : 0;
-  group_->all_reduce_sum(flags);
+  flags_ = torch::zeros({2 * w}, torch::kInt64);
+  flags_[rank()] = nonfinite ? 1 : 0;
+  flags_[w + rank()] = stop ? 1 : 0;
+  if (!group_) return;
+  if (group_->device() != flags_.device()) flags_ = flags_.to(group_->device());
+  pending_flags_ = group_->all_reduce_sum_async(flags_);
+}
+
+DataParallel::Agreement DataParallel::agreement() {
+  pending_flags_.wait();
+  Agreement a;
+  const int w = world_size();
+  const auto flags = flags_.to(torch::kCPU);
   const auto f = flags.accessor<int64_t, 1>();
   for (int r = 0; r < w; ++r) {
     if (f[r]) a.nonfinite_ranks.push_back(r);
     if (f[w + r]) a.stop = true;
   }
   return a;
+}
+
+DataParallel::Agreement DataParallel::agree(bool nonfinite, bool stop) {
+  propose(nonfinite, stop);
+  return agreement();
 }
 
 void DataParallel::backward(const torch::Tensor& loss, bool sync) {

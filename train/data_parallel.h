@@ -9,12 +9,20 @@
 //                          (bucketed all-reduce overlapped with backward, the
 //                          average over ranks); optionally synchronised BatchNorm
 //   before_forward(sync)   DDP's forward prologue: buckets rebuilt in gradient
-//                          order after the first step, rank 0's buffers
-//                          broadcast (broadcast_buffers) unless BatchNorm is
-//                          synchronised
-//   agree(nonfinite, stop) one small all-reduce per micro-batch: every rank
-//                          learns which ranks saw a non-finite loss and whether
-//                          any rank wants to stop, so all stop at one iteration
+//                          order after the first step
+//   propose(nonfinite, stop), agreement()
+//                          one small all-reduce per micro-batch, started before
+//                          backward and awaited after it (so it costs no extra
+//                          synchronisation point): every rank learns which ranks
+//                          saw a non-finite loss and whether any rank wants to
+//                          stop, so all stop at one iteration, before any step
+//                          applies a non-finite gradient
+//   sync_buffers()         rank 0's buffers (BatchNorm running statistics) to
+//                          every rank, before validation. PyTorch DDP broadcasts
+//                          them before every forward; rank 0's own never depend
+//                          on the other ranks', so validating and checkpointing
+//                          with rank 0's after the broadcast is the same result
+//                          with one synchronisation point less per step
 //   backward(loss, sync)   loss.backward(); the gradients are averaged when
 //                          `sync` (the last micro-batch of an accumulation
 //                          group), left local otherwise (DDP's no_sync)
@@ -62,7 +70,11 @@ class DataParallel {
     std::vector<int> nonfinite_ranks;  // ranks whose loss was NaN/inf
     bool stop = false;                 // some rank asked to stop
   };
+  // propose() starts the exchange, agreement() waits for it; agree() does both.
+  void propose(bool nonfinite, bool stop);
+  Agreement agreement();
   Agreement agree(bool nonfinite, bool stop);
+  void sync_buffers();
 
   void backward(const torch::Tensor& loss, bool sync);
 
@@ -82,6 +94,8 @@ class DataParallel {
   std::shared_ptr<torch::nn::Module> module_;  // kept alive: its BatchNorms hold our sync
   std::vector<torch::Tensor> buffers_;
   std::shared_ptr<c10d::Reducer> reducer_;
+  torch::Tensor flags_;  // [2W]: non-finite per rank, stop per rank
+  dist::ProcessGroup::Pending pending_flags_;
 };
 
 }  // namespace scenery::train

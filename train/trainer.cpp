@@ -444,7 +444,10 @@ TrainResult run_training(const Config& c) {
       const auto& target = kind == ModelKind::kParsing ? batch->masks : batch->labels;
       const torch::Tensor loss = training_loss(kind, out, to_device(target, hw), s.loss);
       const double value = loss.item<double>();
-      const auto agreed = dp.agree(!std::isfinite(value), stop_requested());
+      // The exchange runs alongside backward; a non-finite gradient is never applied.
+      dp.propose(!std::isfinite(value), stop_requested());
+      dp.backward(s.accumulate > 1 ? loss / s.accumulate : loss, group_end);
+      const auto agreed = dp.agreement();
       if (!agreed.nonfinite_ranks.empty()) {
         throw TrainError(fmt::format(
             "the loss became {} at epoch {}, iteration {} (batch {} of {}); nothing was saved, "
@@ -456,7 +459,6 @@ TrainResult run_training(const Config& c) {
             epoch + 1, pos.iteration + 1, batch->position + 1, num_batches, run.last().string()));
       }
       stop_wanted = stop_wanted || agreed.stop;
-      dp.backward(s.accumulate > 1 ? loss / s.accumulate : loss, group_end);
       pending_group = group;
       pos.loss_sum += value * static_cast<double>(batch->size());
       pos.loss_count += batch->size();
@@ -490,6 +492,7 @@ TrainResult run_training(const Config& c) {
     if (validate_now) {
       if (should_stop()) return interrupt();
       val_loader->start_epoch(0);
+      dp.sync_buffers();
       // Ranks merge their meters at the end, so a pass is not interrupted midway
       // on one rank only; a signal then stops every rank after it.
       const auto interruptible = [&] { return !dp.distributed() && stop_requested(); };

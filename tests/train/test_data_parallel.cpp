@@ -145,6 +145,21 @@ TEST(DataParallel, SynchronisedBatchNormMakesTheParsingNetworkEqualTheDoubleBatc
   EXPECT_GT(e.local, 5 * e.synchronised);
 }
 
+TEST(DataParallel, SynchronisedBatchNormMakesTheTwoBranchNetworkEqualTheDoubleBatch) {
+  TempDir dir;
+  const auto synth = make_dataset("ade20k", dir / "data", 3, 6, 160);
+  // Semantic maps from the ADE20K annotations; both heads' auxiliary losses on.
+  // The fusion's unpadded 3x3 convs need layer4 maps >= 5x5: 144-px crops.
+  const Equivalence e = batchnorm_equivalence(
+      dir, "ade20k",
+      {"--model.arch", "sascene_resnet18", "--model.num_classes",
+       std::to_string(synth.class_names.size()), "--model.dropout", "0", "--data.image_size",
+       "144", "--data.resize", "160", "--train.lr", "3e-5", "--train.semantic_source", "masks"},
+      4);
+  EXPECT_LT(e.synchronised, 1e-5);
+  EXPECT_GT(e.local, 5 * e.synchronised);
+}
+
 std::vector<std::string> resume_args(const fs::path& data, const fs::path& run) {
   return with(tiny_args(data, run), {"--train.epochs", "2", "--data.batch_size", "4",
                                      "--train.val_split", "val", "--log-level", "warn"});
