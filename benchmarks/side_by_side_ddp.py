@@ -28,9 +28,6 @@ import sys
 import tempfile
 import time
 
-MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
-
-
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -84,25 +81,10 @@ def worker(args):
     import torch.distributed as dist
     import torch.nn.functional as F
     import torchvision.models as tvm
-    import torchvision.transforms as T
-    from PIL import Image
 
-    class Places(torch.utils.data.Dataset):
-        def __init__(self, root, size):
-            self.root = root
-            with open(os.path.join(root, "places365_train_standard.txt")) as f:
-                self.items = [(l.split()[0], int(l.split()[1])) for l in f if l.strip()]
-            self.tf = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(),
-                                 T.ToTensor(), T.Normalize(MEAN, STD)])
-
-        def __len__(self):
-            return len(self.items)
-
-        def __getitem__(self, i):
-            path, label = self.items[i]
-            with open(os.path.join(self.root, "data_256", path.lstrip("/")), "rb") as f:
-                img = Image.open(f).convert("RGB")
-            return self.tf(img), label
+    # The same dataset class (transforms, file layout) as the single-process comparison.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from side_by_side_train import Places
 
     dist.init_process_group("gloo")
     rank, world = dist.get_rank(), dist.get_world_size()

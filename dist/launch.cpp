@@ -6,6 +6,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/torch_compat.h"
 
 namespace scenery::dist {
 
@@ -216,6 +217,25 @@ Launch resolve_launch(const LaunchOptions& o, const Environment& env) {
         "dist.init: expected env, tcp://HOST:PORT or file://PATH, got '{}'", o.init));
   }
   return l;
+}
+
+torch::Device rank_device(const std::string& key, const std::string& value, int local_rank) {
+  if (value == "cuda" || (value == "auto" && compat::cuda_available())) {
+    if (!compat::cuda_available()) {
+      throw ConfigError(fmt::format("{} = cuda but no CUDA device is available (LibTorch {})", key,
+                                    compat::torch_version()));
+    }
+    const auto gpus = static_cast<int>(torch::cuda::device_count());
+    if (local_rank >= gpus) {
+      throw ConfigError(fmt::format("local rank {} has no GPU: this node has {} (one rank per GPU)",
+                                    local_rank, gpus));
+    }
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
+  }
+  if (value != "cpu" && value != "auto") {
+    throw ConfigError(fmt::format("{}: expected auto, cpu or cuda, got '{}'", key, value));
+  }
+  return torch::Device(torch::kCPU);
 }
 
 std::vector<std::string> expand_slurm_nodelist(const std::string& list) {

@@ -20,6 +20,8 @@
 //                    leftover of an earlier job).
 #pragma once
 
+#include <torch/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -78,6 +80,12 @@ Environment process_environment();
 // rank outside [0, world size), a world size < 1, a non-numeric variable, a
 // malformed dist.init, or a multi-process launch that names no master.
 Launch resolve_launch(const LaunchOptions& options, const Environment& env);
+
+// The device of a rank from a device option (`key` = `value`: auto, cpu or
+// cuda): cuda:local_rank when CUDA is asked for (auto: when available).
+// ConfigError for an unknown value, cuda without a GPU, or a local rank
+// beyond the node's GPUs.
+torch::Device rank_device(const std::string& key, const std::string& value, int local_rank);
 
 // Expands Slurm's compressed host list ("gnode[10,20-22],login1" ->
 // gnode10 gnode20 gnode21 gnode22 login1), zero padding kept ("n[008-010]").

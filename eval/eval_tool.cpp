@@ -8,7 +8,6 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/sha256.h"
-#include "core/torch_compat.h"
 #include "data/catalog_readers.h"
 #include "data/data_options.h"
 #include "data/loader.h"
@@ -51,24 +50,6 @@ models::Branches parse_branches(const std::string& s) {
   if (s == "rgb") return models::Branches::kRgbOnly;
   if (s == "semantic") return models::Branches::kSemanticOnly;
   throw ConfigError(fmt::format("eval.branches: '{}' is not one of both, rgb, semantic", s));
-}
-
-torch::Device eval_device(const std::string& name, int local_rank) {
-  if (name == "cuda" || (name == "auto" && compat::cuda_available())) {
-    if (!compat::cuda_available()) {
-      throw ConfigError("eval.device = cuda but no CUDA device is available (LibTorch " +
-                        compat::torch_version() + ")");
-    }
-    const auto gpus = static_cast<int>(torch::cuda::device_count());
-    if (local_rank >= gpus) {
-      throw ConfigError(fmt::format("local rank {} has no GPU: this node has {}", local_rank, gpus));
-    }
-    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
-  }
-  if (name != "cpu" && name != "auto") {
-    throw ConfigError(fmt::format("eval.device: expected auto, cpu or cuda, got '{}'", name));
-  }
-  return torch::Device(torch::kCPU);
 }
 
 // Sums a meter's integer state over the ranks: the merged meter is bitwise
@@ -116,7 +97,8 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
   const bool writer = launch.rank == 0;
   if (writer) config.write_resolved(out);  // also proves the output folder is writable
   if (!writer) log::set_console_level(log::Level::kWarn);
-  const torch::Device device = eval_device(config.get<std::string>("eval.device"), launch.local_rank);
+  const torch::Device device =
+      dist::rank_device("eval.device", config.get<std::string>("eval.device"), launch.local_rank);
   const auto group =
       launch.distributed() ? dist::ProcessGroup::create(launch, device) : nullptr;
 

@@ -64,50 +64,44 @@ DataParallel::~DataParallel() {
 
 void DataParallel::verify_shapes(const std::vector<std::string>& names,
                                  const std::vector<torch::Tensor>& tensors) {
-  // Rank 0's count, then its shape descriptors; each rank compares and the
-  // lowest differing index is agreed on, so every rank names the same tensor.
-  auto count = torch::tensor({static_cast<int64_t>(tensors.size())}, torch::kInt64);
-  std::vector<torch::Tensor> c{count};
-  group_->broadcast(c);
-  const int64_t theirs = count.item<int64_t>();
+  // Rank 0's shape descriptors go to every rank; each compares its own, the
+  // lowest differing index is agreed on, and every rank's shape there is
+  // gathered, so every rank's error names the same tensor and all the shapes.
+  const int64_t mine = static_cast<int64_t>(tensors.size());
+  const auto counts = group_->all_gather(torch::tensor({mine}, torch::kInt64));
+  const int64_t theirs = counts[0][0].item<int64_t>();
+  const auto absent = torch::full({kMaxDims + 1}, -2, torch::kInt64);
   std::vector<torch::Tensor> descriptors;
-  for (int64_t i = 0; i < theirs; ++i) {
-    descriptors.push_back(i < static_cast<int64_t>(tensors.size())
-                              ? describe(tensors[i])
-                              : torch::full({kMaxDims + 1}, -2, torch::kInt64));
-  }
-  auto all = descriptors.empty() ? torch::zeros({0, kMaxDims + 1}, torch::kInt64)
-                                 : torch::stack(descriptors);
-  const auto mine = all.clone();
-  std::vector<torch::Tensor> b{all};
-  group_->broadcast(b);
+  for (int64_t i = 0; i < theirs; ++i) descriptors.push_back(i < mine ? describe(tensors[i]) : absent);
+  std::vector<torch::Tensor> zero{descriptors.empty() ? torch::zeros({0, kMaxDims + 1}, torch::kInt64)
+                                                      : torch::stack(descriptors)};
+  const auto local = zero[0].clone();
+  group_->broadcast(zero);
   int64_t first = std::numeric_limits<int64_t>::max();
-  const int64_t common = std::min<int64_t>(theirs, static_cast<int64_t>(tensors.size()));
-  for (int64_t i = 0; i < common; ++i) {
-    if (!torch::equal(mine[i], b[0][i])) {
+  for (int64_t i = 0; i < std::min(theirs, mine); ++i) {
+    if (!torch::equal(local[i], zero[0][i])) {
       first = i;
       break;
     }
   }
-  if (first == std::numeric_limits<int64_t>::max() && theirs != static_cast<int64_t>(tensors.size())) {
-    first = common;
-  }
+  if (first == std::numeric_limits<int64_t>::max() && theirs != mine) first = std::min(theirs, mine);
   auto agreed = torch::tensor({-first}, torch::kInt64);  // max of -index = min index
   group_->all_reduce_max(agreed);
   const int64_t index = -agreed.item<int64_t>();
   if (index == std::numeric_limits<int64_t>::max()) return;
-  const std::string name = index < static_cast<int64_t>(names.size()) ? names[index]
-                                                                       : fmt::format("#{}", index);
-  const std::string here = index < static_cast<int64_t>(tensors.size())
-                               ? shape_text(describe(tensors[index]))
-                               : std::string("absent");
-  const std::string at_zero =
-      index < theirs ? shape_text(b[0][index]) : std::string("absent");
+  const auto shapes = group_->all_gather(index < mine ? describe(tensors[index]) : absent);
+  std::vector<std::string> per_rank;
+  for (int r = 0; r < world_size(); ++r) {
+    const auto d = shapes[r];
+    per_rank.push_back(fmt::format("rank {}: {} ({} tensors)", r,
+                                   d[0].item<int64_t>() == -2 ? std::string("absent") : shape_text(d),
+                                   counts[r][0].item<int64_t>()));
+  }
   throw ConfigError(fmt::format(
-      "rank {} of {}: the model differs across ranks from '{}' on (rank 0: {}, this rank: {}; "
-      "{} tensors on rank 0, {} here): every rank must run the same model.arch and "
-      "model.num_classes",
-      rank(), world_size(), name, at_zero, here, theirs, tensors.size()));
+      "rank {} of {}: the model differs across ranks from tensor #{} on ('{}' here): {}; every "
+      "rank must run the same model.arch and model.num_classes",
+      rank(), world_size(), index, index < mine ? names[index] : std::string("none"),
+      fmt::join(per_rank, ", ")));
 }
 
 void DataParallel::attach(models::SceneModel& model) {

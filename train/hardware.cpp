@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/torch_compat.h"
+#include "dist/launch.h"
 #include "models/winograd_conv.h"
 
 namespace scenery::train {
@@ -21,21 +22,7 @@ bool tri_state(const Config& c, const char* key, bool automatic) {
 
 Hardware setup_hardware(const Config& c, int local_rank) {
   Hardware hw;
-  const auto device = c.get<std::string>("train.device");
-  if (device == "cuda" || (device == "auto" && compat::cuda_available())) {
-    if (!compat::cuda_available()) {
-      throw ConfigError("train.device = cuda but no CUDA device is available (LibTorch " +
-                        compat::torch_version() + ")");
-    }
-    const auto gpus = static_cast<int>(torch::cuda::device_count());
-    if (local_rank >= gpus) {
-      throw ConfigError(fmt::format("local rank {} has no GPU: this node has {} (one rank per GPU)",
-                                    local_rank, gpus));
-    }
-    hw.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
-  } else if (device != "cpu" && device != "auto") {
-    throw ConfigError(fmt::format("train.device: expected auto, cpu or cuda, got '{}'", device));
-  }
+  hw.device = dist::rank_device("train.device", c.get<std::string>("train.device"), local_rank);
   const bool cuda = hw.device.is_cuda();
   const auto amp = c.get<std::string>("train.amp");
   if (amp != "auto" && amp != "bf16" && amp != "off") {

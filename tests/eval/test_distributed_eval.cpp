@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "data/synth.h"
+#include "eval_test_helpers.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "support/test_support.h"
@@ -20,16 +21,6 @@ using testing::CommandResult;
 using testing::read_text;
 using testing::TempDir;
 
-void write_synth(const std::string& layout, const fs::path& out, int classes, int per_class,
-                 int size) {
-  data::SynthOptions synth;
-  synth.layout = layout;
-  synth.out = out;
-  synth.classes = classes;
-  synth.per_class = per_class;
-  synth.size = size;
-  data::write_synthetic_dataset(synth);
-}
 
 // A randomly initialised model is as good a witness as a trained one here;
 // `favoured` classes get a head start so a parser predicts the few classes

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "data/catalog_readers.h"
 #include "data/synth.h"
+#include "eval_test_helpers.h"
 #include "eval/parsing_submission.h"
 #include "eval/places_submission.h"
 #include "models/checkpoint.h"
@@ -22,16 +23,6 @@ using testing::run_command;
 using testing::TempDir;
 using testing::tool_path;
 
-void write_synth(const std::string& layout, const fs::path& out, int classes, int per_class,
-                 int size) {
-  data::SynthOptions synth;
-  synth.layout = layout;
-  synth.out = out;
-  synth.classes = classes;
-  synth.per_class = per_class;
-  synth.size = size;
-  data::write_synthetic_dataset(synth);
-}
 
 data::Catalog open_split(const std::string& dataset, const fs::path& root,
                          const std::string& split) {

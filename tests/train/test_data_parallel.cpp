@@ -78,6 +78,11 @@ std::vector<std::string> equivalence_args(const fs::path& data, const fs::path& 
               recipe);
 }
 
+std::vector<std::string> resume_args(const fs::path& data, const fs::path& run) {
+  return with(tiny_args(data, run), {"--train.epochs", "2", "--data.batch_size", "4",
+                                     "--train.val_split", "val", "--log-level", "warn"});
+}
+
 TEST(DataParallel, TwoRanksEqualOneRankWithTheDoubleBatchWithoutBatchNorm) {
   TempDir dir;
   make_dataset("places365", dir / "data", 4, 8, 72);
@@ -92,6 +97,47 @@ TEST(DataParallel, TwoRanksEqualOneRankWithTheDoubleBatchWithoutBatchNorm) {
   std::cout << "relative difference, 2 ranks x 4 vs 1 rank x 8: " << diff << "\n";
   EXPECT_LT(diff, 1e-5);
   EXPECT_GT(diff, 0.0) << "suspiciously bitwise equal: was the second run data parallel?";
+}
+
+TEST(DataParallel, AccumulatedGradientsSynchroniseOnlyOnTheLastMicroBatch) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 72);
+  const std::vector<std::string> recipe = {
+      "--model.arch", "alexnet", "--model.dropout", "0", "--model.num_classes", "4",
+      "--data.image_size", "64", "--data.resize", "72", "--train.lr", "0.01",
+      "--train.accumulate", "2"};
+  // 2 micro-batches per step: the first accumulates locally (DDP's no_sync),
+  // the second reduces the sum; the result is 1 rank's accumulated double batch.
+  train(with(equivalence_args(dir / "data", dir / "one", recipe),
+             {"--data.batch_size", "4", "--train.stop_after_iterations", "2"}));
+  expect_all_stopped(train_ranks(with(equivalence_args(dir / "data", dir / "two", recipe),
+                                      {"--data.batch_size", "2",
+                                       "--train.stop_after_iterations", "2"}),
+                                 2));
+  const double diff = relative_difference(dir / "one" / "last.ckpt", dir / "two" / "last.ckpt");
+  std::cout << "relative difference, accumulated: " << diff << "\n";
+  EXPECT_LT(diff, 1e-5);
+}
+
+TEST(DataParallel, ModelsThatDifferAcrossRanksAreNamedBeforeTraining) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  const std::string port = std::to_string(scenery::testing::free_port());
+  const auto args = with(resume_args(dir / "data", dir / "run"),
+                         {"--dist.world_size", "2", "--dist.init", "tcp://127.0.0.1:" + port,
+                          "--dist.timeout", "20"});
+  const auto results = scenery::testing::run_commands_together(
+      {command_line(with(args, {"--dist.rank", "0"})),
+       command_line(with(args, {"--dist.rank", "1", "--model.arch", "resnet34"}))});
+  for (const auto& r : results) {
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_CONTAINS(r.output, "the model differs across ranks from tensor #");
+    // ResNet-18's layer2 starts where ResNet-34's layer1 has a third block.
+    EXPECT_CONTAINS(r.output, "rank 0: [128, 64, 3, 3] (");
+    EXPECT_CONTAINS(r.output, "rank 1: [64, 64, 3, 3] (");
+  }
+  EXPECT_CONTAINS(results[0].output, "('layer2.0.conv1.weight' here)");
+  EXPECT_CONTAINS(results[1].output, "('layer1.2.conv1.weight' here)");
 }
 
 Equivalence batchnorm_equivalence(const TempDir& dir, const std::string& dataset,
@@ -160,11 +206,6 @@ TEST(DataParallel, SynchronisedBatchNormMakesTheTwoBranchNetworkEqualTheDoubleBa
   EXPECT_GT(e.local, 5 * e.synchronised);
 }
 
-std::vector<std::string> resume_args(const fs::path& data, const fs::path& run) {
-  return with(tiny_args(data, run), {"--train.epochs", "2", "--data.batch_size", "4",
-                                     "--train.val_split", "val", "--log-level", "warn"});
-}
-
 TEST(DataParallel, InterruptedAndResumedTwoRankRunEqualsTheUninterruptedOne) {
   TempDir dir;
   make_dataset("places365", dir / "data", 4, 8, 64);  // 32 train images: 4 batches per rank
@@ -192,32 +233,51 @@ TEST(DataParallel, InterruptedAndResumedTwoRankRunEqualsTheUninterruptedOne) {
   EXPECT_TRUE(fs::exists(dir / "split" / "train.rank1.log"));
 }
 
+// Rank 1 in the background (its pid recorded), rank 0 in a thread; returns
+// once `file` exists (a mid-run checkpoint: both ranks are training).
+struct TwoRankRun {
+  TwoRankRun(const std::vector<std::string>& args, const fs::path& dir, const fs::path& file) {
+    pid_file = dir / "rank1.pid";
+    rank1_out = dir / "rank1.out";
+    const std::string rank1 = command_line(with(args, {"--dist.rank", "1"})) + " > " +
+                              rank1_out.string() + " 2>&1 & echo $! > " + pid_file.string();
+    EXPECT_EQ(std::system(rank1.c_str()), 0);
+    foreground = std::thread([this, args] {
+      rank0 = scenery::testing::run_command(command_line(with(args, {"--dist.rank", "0"})));
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!fs::exists(file) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(fs::exists(file));
+  }
+  pid_t rank1_pid() const { return std::stoi(scenery::testing::read_text(pid_file)); }
+  CommandResult wait() {
+    foreground.join();
+    return rank0;
+  }
+  fs::path pid_file, rank1_out;
+  std::thread foreground;
+  CommandResult rank0;
+};
+
+std::vector<std::string> long_two_rank_args(const TempDir& dir, double timeout_s) {
+  return with(resume_args(dir / "data", dir / "run"),
+              {"--train.epochs", "50", "--train.checkpoint_every", "2", "--dist.world_size", "2",
+               "--dist.init", "tcp://127.0.0.1:" + std::to_string(scenery::testing::free_port()),
+               "--dist.timeout", std::to_string(timeout_s)});
+}
+
 TEST(DataParallel, ASignalToOneRankStopsEveryRankAtTheSameIteration) {
   TempDir dir;
   make_dataset("places365", dir / "data", 4, 8, 64);
-  const std::string port = std::to_string(scenery::testing::free_port());
-  const auto args = with(resume_args(dir / "data", dir / "run"),
-                         {"--train.epochs", "50", "--train.checkpoint_every", "2",
-                          "--dist.world_size", "2", "--dist.init", "tcp://127.0.0.1:" + port,
-                          "--dist.timeout", "20"});
-  const std::string pid_file = (dir / "rank1.pid").string();
-  ASSERT_EQ(std::system((command_line(with(args, {"--dist.rank", "1"})) + " > " +
-                         (dir / "rank1.out").string() + " 2>&1 & echo $! > " + pid_file)
-                            .c_str()),
-            0);
-  CommandResult rank0;
-  std::thread foreground(
-      [&] { rank0 = scenery::testing::run_command(command_line(with(args, {"--dist.rank", "0"}))); });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(dir / "run" / "last.ckpt") && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_EQ(::kill(std::stoi(scenery::testing::read_text(pid_file)), SIGTERM), 0);
-  foreground.join();
+  TwoRankRun run(long_two_rank_args(dir, 20), dir.path(), dir / "run" / "last.ckpt");
+  ASSERT_EQ(::kill(run.rank1_pid(), SIGTERM), 0);
+  const CommandResult rank0 = run.wait();
   // Rank 0 was not signalled, yet it stops too, with the interrupted exit code.
   EXPECT_EQ(rank0.exit_code, 3) << rank0.output;
   EXPECT_CONTAINS(rank0.output, "another rank was signalled");
-  const auto rank1 = scenery::testing::read_text(dir / "rank1.out");
+  const auto rank1 = scenery::testing::read_text(run.rank1_out);
   EXPECT_CONTAINS(rank1, "stopped by signal 15");
   // Both stopped after the same step, and last.ckpt holds it.
   const auto iteration = models::read_checkpoint(dir / "run" / "last.ckpt").training->iteration;
@@ -262,29 +322,10 @@ TEST(DataParallel, AnotherWorldSizeResumesAtAnEpochBoundaryOnly) {
 TEST(DataParallel, ALostRankEndsTheOthersWithinTheTimeoutNamingIt) {
   TempDir dir;
   make_dataset("places365", dir / "data", 4, 8, 64);
-  const std::string port = std::to_string(scenery::testing::free_port());
-  const auto args = with(resume_args(dir / "data", dir / "run"),
-                         {"--train.epochs", "50", "--train.checkpoint_every", "2",
-                          "--dist.world_size", "2", "--dist.init", "tcp://127.0.0.1:" + port,
-                          "--dist.timeout", "10"});
-  // Rank 1 runs in the background with its pid recorded; rank 0 in the foreground.
-  const std::string pid_file = (dir / "rank1.pid").string();
-  const std::string rank1 = command_line(with(args, {"--dist.rank", "1"})) + " > " +
-                            (dir / "rank1.out").string() + " 2>&1 & echo $! > " + pid_file;
-  ASSERT_EQ(std::system(rank1.c_str()), 0);
-  CommandResult rank0;
-  std::thread foreground(
-      [&] { rank0 = scenery::testing::run_command(command_line(with(args, {"--dist.rank", "0"}))); });
-  // Kill rank 1 once a mid-epoch checkpoint shows both ranks are training.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(dir / "run" / "last.ckpt") && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(fs::exists(dir / "run" / "last.ckpt"));
-  const pid_t pid = std::stoi(scenery::testing::read_text(pid_file));
+  TwoRankRun run(long_two_rank_args(dir, 10), dir.path(), dir / "run" / "last.ckpt");
   const auto killed_at = std::chrono::steady_clock::now();
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  foreground.join();
+  ASSERT_EQ(::kill(run.rank1_pid(), SIGKILL), 0);
+  const CommandResult rank0 = run.wait();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
   EXPECT_NE(rank0.exit_code, 0) << rank0.output;
