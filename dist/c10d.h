@@ -23,10 +23,10 @@
 
 #include <chrono>
 #include <memory>
-#include <type_traits>
-#include <utility>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/torch_compat.h"
@@ -118,8 +118,8 @@ inline c10::intrusive_ptr<c10d::ProcessGroup> make_gloo_group(
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
   options->devices = std::move(devices);
   auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, options);
-  return detail::as_process_group<c10d::ProcessGroup>(store, rank, size, gloo,
-                                                      c10::DeviceType::CPU, false, timeout);
+  return detail::as_process_group<c10d::ProcessGroup>(store, rank, size, gloo, c10::DeviceType::CPU,
+                                                      false, timeout);
 }
 
 #ifdef USE_C10D_NCCL

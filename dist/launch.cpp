@@ -49,8 +49,7 @@ LaunchOptions launch_options_from_config(const Config& c) {
   } else if (backend == "nccl") {
     o.backend = Backend::kNccl;
   } else {
-    throw ConfigError(
-        fmt::format("dist.backend: expected auto, gloo or nccl, got '{}'", backend));
+    throw ConfigError(fmt::format("dist.backend: expected auto, gloo or nccl, got '{}'", backend));
   }
   o.init = c.get<std::string>("dist.init");
   o.world_size = c.get<int>("dist.world_size");
@@ -166,23 +165,23 @@ Launch resolve_launch(const LaunchOptions& o, const Environment& env) {
   Launch l;
   l.backend = o.backend;
   l.timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000));
-  const Field world = pick(o.world_size, o.world_size > 0, "dist.world_size", env,
-                           {"WORLD_SIZE", "SLURM_NTASKS"});
+  const Field world =
+      pick(o.world_size, o.world_size > 0, "dist.world_size", env, {"WORLD_SIZE", "SLURM_NTASKS"});
   const Field rank = pick(o.rank, o.rank >= 0, "dist.rank", env, {"RANK", "SLURM_PROCID"});
-  const Field local =
-      pick(o.local_rank, o.local_rank >= 0, "dist.local_rank", env, {"LOCAL_RANK", "SLURM_LOCALID"});
+  const Field local = pick(o.local_rank, o.local_rank >= 0, "dist.local_rank", env,
+                           {"LOCAL_RANK", "SLURM_LOCALID"});
   l.world_size = world.source.empty() ? 1 : world.value;
   l.rank = rank.source.empty() ? 0 : rank.value;
   l.local_rank = local.source.empty() ? l.rank : local.value;
   const bool slurm = world.source == "SLURM_NTASKS" || rank.source == "SLURM_PROCID";
   const auto source_of = [](const Field& f) { return f.source.empty() ? "default" : f.source; };
   l.rank_source = world.source.rfind("dist.", 0) == 0 ? "dist.* options"
-                  : world.source == "WORLD_SIZE"     ? "torchrun"
-                  : slurm                            ? "Slurm"
-                                                     : "single process";
+                  : world.source == "WORLD_SIZE"      ? "torchrun"
+                  : slurm                             ? "Slurm"
+                                                      : "single process";
   if (l.world_size < 1) {
-    throw ConfigError(fmt::format("world size must be >= 1, got {} (from {})", l.world_size,
-                                  source_of(world)));
+    throw ConfigError(
+        fmt::format("world size must be >= 1, got {} (from {})", l.world_size, source_of(world)));
   }
   if (l.rank < 0 || l.rank >= l.world_size) {
     throw ConfigError(fmt::format(
@@ -191,8 +190,8 @@ Launch resolve_launch(const LaunchOptions& o, const Environment& env) {
         l.rank, source_of(rank), l.world_size - 1, l.world_size, source_of(world)));
   }
   if (l.local_rank < 0) {
-    throw ConfigError(fmt::format("local rank must be >= 0, got {} (from {})", l.local_rank,
-                                  source_of(local)));
+    throw ConfigError(
+        fmt::format("local rank must be >= 0, got {} (from {})", l.local_rank, source_of(local)));
   }
   if (!l.distributed()) return l;
 
@@ -213,8 +212,8 @@ Launch resolve_launch(const LaunchOptions& o, const Environment& env) {
     l.file = o.init.substr(7);
     l.address_source = "dist.init";
   } else {
-    throw ConfigError(fmt::format(
-        "dist.init: expected env, tcp://HOST:PORT or file://PATH, got '{}'", o.init));
+    throw ConfigError(
+        fmt::format("dist.init: expected env, tcp://HOST:PORT or file://PATH, got '{}'", o.init));
   }
   return l;
 }

@@ -18,10 +18,16 @@ constexpr auto kHeartbeatPeriod = std::chrono::milliseconds(500);
 // A rank whose counter did not move for this long is reported lost.
 constexpr auto kDiagnoseWait = std::chrono::milliseconds(2500);
 
-std::string heartbeat_key(int rank) { return fmt::format("scenery/heartbeat/{}", rank); }
+std::string heartbeat_key(int rank) {
+  return fmt::format("scenery/heartbeat/{}", rank);
+}
 
-std::vector<uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
-std::string from_bytes(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
+std::vector<uint8_t> to_bytes(const std::string& s) {
+  return {s.begin(), s.end()};
+}
+std::string from_bytes(const std::vector<uint8_t>& b) {
+  return {b.begin(), b.end()};
+}
 
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
@@ -80,8 +86,8 @@ ProcessGroup::ProcessGroup(Launch launch, Backend backend, torch::Device device)
 std::shared_ptr<ProcessGroup> ProcessGroup::create(const Launch& l, torch::Device device) {
   if (!l.distributed()) throw DistError("a process group needs a world size > 1");
   Backend backend = l.backend;
-  if (backend == Backend::kAuto) backend = device.is_cuda() && nccl_available() ? Backend::kNccl
-                                                                                : Backend::kGloo;
+  if (backend == Backend::kAuto)
+    backend = device.is_cuda() && nccl_available() ? Backend::kNccl : Backend::kGloo;
   if (backend == Backend::kNccl && !nccl_available()) {
     throw ConfigError(fmt::format(
         "dist.backend = nccl, but this LibTorch ({}) was built without NCCL; use dist.backend "
@@ -95,10 +101,10 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const Launch& l, torch::Devic
                                         ? torch::Device(torch::kCUDA, device.index())
                                         : torch::Device(torch::kCPU);
   std::shared_ptr<ProcessGroup> group(new ProcessGroup(l, backend, comm_device));
-  const std::string where = l.store == StoreKind::kFile
-                                ? fmt::format("file store {}", l.file)
-                                : fmt::format("master {}:{} (from {})", l.host, l.port,
-                                              l.address_source);
+  const std::string where =
+      l.store == StoreKind::kFile
+          ? fmt::format("file store {}", l.file)
+          : fmt::format("master {}:{} (from {})", l.host, l.port, l.address_source);
   const auto seconds = std::chrono::duration<double>(l.timeout).count();
   try {
     const bool server = l.store == StoreKind::kTcp && l.rank == 0 && !l.agent_store;
@@ -111,16 +117,16 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const Launch& l, torch::Devic
   }
   try {
     if (backend == Backend::kGloo) {
-      group->group_ = make_gloo_group(group->store_, l.rank, l.world_size, gloo_devices(l),
-                                      l.timeout);
+      group->group_ =
+          make_gloo_group(group->store_, l.rank, l.world_size, gloo_devices(l), l.timeout);
     } else {
 #ifdef USE_C10D_NCCL
       group->group_ = make_nccl_group(group->store_, l.rank, l.world_size, l.timeout);
 #endif
     }
   } catch (const std::exception& e) {
-    throw group->failure(fmt::format("forming the {} group at the {}", backend_name(backend), where),
-                         e.what());
+    throw group->failure(
+        fmt::format("forming the {} group at the {}", backend_name(backend), where), e.what());
   }
   log::debug("rank {} of {} (local rank {}, from {}): {} group at {}", l.rank, l.world_size,
              l.local_rank, l.rank_source, backend_name(backend), where);
@@ -140,7 +146,8 @@ void ProcessGroup::start_heartbeat(c10::intrusive_ptr<c10d::Store> store) {
     auto next = Clock::now();
     while (!stop_) {
       next += kHeartbeatPeriod;
-      while (!stop_ && Clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      while (!stop_ && Clock::now() < next)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
       if (stop_) break;
       try {
         heartbeat_store_->set(heartbeat_key(rank()),
@@ -205,13 +212,15 @@ std::string ProcessGroup::diagnose() {
   }
   if (parts.empty()) {
     int64_t lowest = seq[rank()];
-    for (int r : alive) lowest = std::min(lowest, seq[r]);
+    for (int r : alive)
+      lowest = std::min(lowest, seq[r]);
     std::vector<int> behind;
     for (int r : alive)
       if (seq[r] == lowest && lowest < seq[rank()]) behind.push_back(r);
     if (!behind.empty()) {
-      parts.push_back(fmt::format("rank {} is alive but stuck before collective {} (this rank is at {})",
-                                  fmt::join(behind, ", "), lowest + 1, seq[rank()]));
+      parts.push_back(
+          fmt::format("rank {} is alive but stuck before collective {} (this rank is at {})",
+                      fmt::join(behind, ", "), lowest + 1, seq[rank()]));
     } else {
       parts.push_back("every rank is alive");
     }
@@ -297,7 +306,8 @@ torch::Tensor ProcessGroup::all_gather(const torch::Tensor& tensor) {
   run("all_gather", [&] {
     std::vector<torch::Tensor> input{tensor.to(device_).contiguous()};
     std::vector<std::vector<torch::Tensor>> output(1);
-    for (int r = 0; r < world_size(); ++r) output[0].push_back(torch::empty_like(input[0]));
+    for (int r = 0; r < world_size(); ++r)
+      output[0].push_back(torch::empty_like(input[0]));
     group_->allgather(output, input)->wait();
     out = torch::stack(output[0]).to(tensor.device());
   });
@@ -305,7 +315,8 @@ torch::Tensor ProcessGroup::all_gather(const torch::Tensor& tensor) {
 }
 
 std::vector<std::string> ProcessGroup::all_gather_bytes(const std::string& bytes) {
-  const auto lengths = all_gather(torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kInt64));
+  const auto lengths =
+      all_gather(torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kInt64));
   const int64_t longest = lengths.max().item<int64_t>();
   auto padded = torch::zeros({std::max<int64_t>(1, longest)}, torch::kUInt8);
   std::memcpy(padded.data_ptr<uint8_t>(), bytes.data(), bytes.size());

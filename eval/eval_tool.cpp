@@ -99,8 +99,7 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
   if (!writer) log::set_console_level(log::Level::kWarn);
   const torch::Device device =
       dist::rank_device("eval.device", config.get<std::string>("eval.device"), launch.local_rank);
-  const auto group =
-      launch.distributed() ? dist::ProcessGroup::create(launch, device) : nullptr;
+  const auto group = launch.distributed() ? dist::ProcessGroup::create(launch, device) : nullptr;
 
   models::Checkpoint checkpoint = models::read_checkpoint(checkpoint_path);
   if (checkpoint.meta.arch.empty()) {
@@ -162,10 +161,9 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     options.normalize = checkpoint_normalization(checkpoint.meta);
     SemanticProvider semantic;
     if (model.kind() == models::ModelKind::kTwoBranch && branches != models::Branches::kRgbOnly) {
-      semantic = resolve_semantic_input("eval.semantic", config.get<std::string>("eval.semantic"),
-                                        "eval.semantic_checkpoint",
-                                        config.get<std::string>("eval.semantic_checkpoint"),
-                                        catalog, options, device);
+      semantic = resolve_semantic_input(
+          "eval.semantic", config.get<std::string>("eval.semantic"), "eval.semantic_checkpoint",
+          config.get<std::string>("eval.semantic_checkpoint"), catalog, options, device);
       context.semantic = semantic.computes_maps()
                              ? "parsing " + config.get<std::string>("eval.semantic_checkpoint")
                          : options.semantic == data::SemanticSource::kTop3 ? "top3"
@@ -187,7 +185,8 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     if (group && all_rows) {
       const auto texts = group->all_gather_bytes(all_rows->text());
       all_rows.emplace(model.num_classes());
-      for (const auto& text : texts) all_rows->add_text(text);
+      for (const auto& text : texts)
+        all_rows->add_text(text);
     }
     if (!writer) return 0;
     const auto& names =

@@ -84,7 +84,8 @@ void PlacesSubmissionWriter::add_text(const std::string& text) {
     std::string name;
     std::array<int32_t, kPlacesSubmissionLabels> row{};
     in >> name;
-    for (auto& label : row) in >> label;
+    for (auto& label : row)
+      in >> label;
     if (!in || name.empty()) throw EvalError(fmt::format("malformed submission row '{}'", line));
     if (!rows_.emplace(name, row).second) duplicates_.push_back(name);
   }

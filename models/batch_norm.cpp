@@ -10,7 +10,9 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-torch::Tensor per_channel(const torch::Tensor& t) { return t.view({1, -1, 1, 1}); }
+torch::Tensor per_channel(const torch::Tensor& t) {
+  return t.view({1, -1, 1, 1});
+}
 
 // Forward and backward of BatchNorm over the union of every rank's batch.
 // The sync is kept as an address in saved_data: the module that owns it
@@ -67,8 +69,8 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
     const auto& mean = saved[2];
     const auto& invstd = saved[3];
     const double total = ctx->saved_data["total"].toDouble();
-    auto* sync = reinterpret_cast<BatchNormSync*>(
-        static_cast<intptr_t>(ctx->saved_data["sync"].toInt()));
+    auto* sync =
+        reinterpret_cast<BatchNormSync*>(static_cast<intptr_t>(ctx->saved_data["sync"].toInt()));
     const int64_t channels = x.size(1);
     const auto dy = grads[0].to(torch::kFloat);
     const auto xmu = x.to(torch::kFloat) - per_channel(mean);
@@ -114,8 +116,8 @@ torch::Tensor BatchNorm2dImpl::forward(const torch::Tensor& input) {
                                                      options.eps());
   }
   return SyncBatchNormFunction::apply(input, weight, bias, track ? running_mean : torch::Tensor(),
-                                      track ? running_var : torch::Tensor(), factor,
-                                      options.eps(), sync_.get());
+                                      track ? running_var : torch::Tensor(), factor, options.eps(),
+                                      sync_.get());
 }
 
 void BatchNorm2dImpl::pretty_print(std::ostream& stream) const {

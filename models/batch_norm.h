@@ -41,8 +41,7 @@ class BatchNorm2dImpl
  public:
   explicit BatchNorm2dImpl(int64_t num_features)
       : BatchNorm2dImpl(torch::nn::BatchNormOptions(num_features)) {}
-  explicit BatchNorm2dImpl(const torch::nn::BatchNormOptions& options)
-      : NormImplBase(options) {}
+  explicit BatchNorm2dImpl(const torch::nn::BatchNormOptions& options) : NormImplBase(options) {}
   torch::Tensor forward(const torch::Tensor& input);
   void set_sync(std::shared_ptr<BatchNormSync> sync) { sync_ = std::move(sync); }
   bool synchronised() const { return sync_ != nullptr; }

@@ -49,9 +49,9 @@ struct TrainingState {
   std::map<std::string, double> scheduler;
   int64_t epoch = 0;
   int64_t iteration = 0;
-  torch::Tensor rng_state;  // cpu_rng_state()
-  int64_t world_size = 1;   // data-parallel ranks of the run that saved it
-  torch::Tensor rank_rng_states;  // [world_size, S] every rank's cpu_rng_state(); or undefined
+  torch::Tensor rng_state;          // cpu_rng_state()
+  int64_t world_size = 1;           // data-parallel ranks of the run that saved it
+  torch::Tensor rank_rng_states;    // [world_size, S] every rank's cpu_rng_state(); or undefined
   std::string init_weights;         // model.weights that initialised the run ("" = none)
   std::string init_weights_sha256;  // its SHA-256 (hex)
 };

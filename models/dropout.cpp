@@ -7,7 +7,8 @@
 namespace scenery::models {
 
 int64_t set_dropout_probability(torch::nn::Module& module, double p) {
-  if (!(p >= 0 && p < 1)) throw ModelError(fmt::format("dropout probability must be in [0, 1), got {}", p));
+  if (!(p >= 0 && p < 1))
+    throw ModelError(fmt::format("dropout probability must be in [0, 1), got {}", p));
   int64_t n = 0;
   for (const auto& m : module.modules(/*include_self=*/true)) {
     if (auto* d = dynamic_cast<torch::nn::DropoutImpl*>(m.get())) {

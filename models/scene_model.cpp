@@ -101,8 +101,10 @@ void SceneModel::to_channels_last() {
     if (t.strides() == torch::IntArrayRef(strides)) return;
     t.set_data(torch::empty_strided(n, strides, t.options()).copy_(t));
   };
-  for (auto& p : module_->parameters(true)) restride(p);
-  for (auto& b : module_->buffers(true)) restride(b);
+  for (auto& p : module_->parameters(true))
+    restride(p);
+  for (auto& b : module_->buffers(true))
+    restride(b);
 }
 
 }  // namespace scenery::models

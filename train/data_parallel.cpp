@@ -32,14 +32,16 @@ class GroupBatchNormSync : public models::BatchNormSync {
 std::string shape_text(const torch::Tensor& descriptor) {
   std::vector<int64_t> dims;
   const auto d = descriptor.accessor<int64_t, 1>();
-  for (int64_t i = 0; i < d[0]; ++i) dims.push_back(d[1 + i]);
+  for (int64_t i = 0; i < d[0]; ++i)
+    dims.push_back(d[1 + i]);
   return fmt::format("[{}]", fmt::join(dims, ", "));
 }
 
 torch::Tensor describe(const torch::Tensor& t) {
   auto d = torch::full({kMaxDims + 1}, -1, torch::kInt64);
   d[0] = std::min<int64_t>(t.dim(), kMaxDims);
-  for (int64_t i = 0; i < std::min<int64_t>(t.dim(), kMaxDims); ++i) d[1 + i] = t.size(i);
+  for (int64_t i = 0; i < std::min<int64_t>(t.dim(), kMaxDims); ++i)
+    d[1 + i] = t.size(i);
   return d;
 }
 
@@ -72,9 +74,11 @@ void DataParallel::verify_shapes(const std::vector<std::string>& names,
   const int64_t theirs = counts[0][0].item<int64_t>();
   const auto absent = torch::full({kMaxDims + 1}, -2, torch::kInt64);
   std::vector<torch::Tensor> descriptors;
-  for (int64_t i = 0; i < theirs; ++i) descriptors.push_back(i < mine ? describe(tensors[i]) : absent);
-  std::vector<torch::Tensor> zero{descriptors.empty() ? torch::zeros({0, kMaxDims + 1}, torch::kInt64)
-                                                      : torch::stack(descriptors)};
+  for (int64_t i = 0; i < theirs; ++i)
+    descriptors.push_back(i < mine ? describe(tensors[i]) : absent);
+  std::vector<torch::Tensor> zero{descriptors.empty()
+                                      ? torch::zeros({0, kMaxDims + 1}, torch::kInt64)
+                                      : torch::stack(descriptors)};
   const auto local = zero[0].clone();
   group_->broadcast(zero);
   int64_t first = std::numeric_limits<int64_t>::max();
@@ -84,7 +88,8 @@ void DataParallel::verify_shapes(const std::vector<std::string>& names,
       break;
     }
   }
-  if (first == std::numeric_limits<int64_t>::max() && theirs != mine) first = std::min(theirs, mine);
+  if (first == std::numeric_limits<int64_t>::max() && theirs != mine)
+    first = std::min(theirs, mine);
   auto agreed = torch::tensor({-first}, torch::kInt64);  // max of -index = min index
   group_->all_reduce_max(agreed);
   const int64_t index = -agreed.item<int64_t>();
@@ -93,9 +98,10 @@ void DataParallel::verify_shapes(const std::vector<std::string>& names,
   std::vector<std::string> per_rank;
   for (int r = 0; r < world_size(); ++r) {
     const auto d = shapes[r];
-    per_rank.push_back(fmt::format("rank {}: {} ({} tensors)", r,
-                                   d[0].item<int64_t>() == -2 ? std::string("absent") : shape_text(d),
-                                   counts[r][0].item<int64_t>()));
+    per_rank.push_back(
+        fmt::format("rank {}: {} ({} tensors)", r,
+                    d[0].item<int64_t>() == -2 ? std::string("absent") : shape_text(d),
+                    counts[r][0].item<int64_t>()));
   }
   throw ConfigError(fmt::format(
       "rank {} of {}: the model differs across ranks from tensor #{} on ('{}' here): {}; every "
@@ -120,11 +126,12 @@ void DataParallel::attach(models::SceneModel& model) {
   } catch (const std::exception& e) {
     throw group_->failure("broadcasting rank 0's parameters and buffers", e.what());
   }
-  for (const auto& item : model.named_buffers()) buffers_.push_back(item.value());
+  for (const auto& item : model.named_buffers())
+    buffers_.push_back(item.value());
 
   if (options_.sync_batchnorm) {
-    const auto n = models::set_batchnorm_sync(
-        model.module(), std::make_shared<GroupBatchNormSync>(group_));
+    const auto n =
+        models::set_batchnorm_sync(model.module(), std::make_shared<GroupBatchNormSync>(group_));
     const auto left = models::unsynchronisable_batchnorms(model.module());
     if (!left.empty()) {
       throw ModelError(fmt::format("train.sync_bn: {} BatchNorm layers cannot synchronise ({})",
@@ -143,10 +150,11 @@ void DataParallel::attach(models::SceneModel& model) {
   // DDP's assignment: buckets by size over the parameters in reverse order
   // (gradients arrive roughly last layer first), rebuilt in the observed
   // gradient order after the first iteration.
-  auto [buckets, limits] = c10d::compute_bucket_assignment_by_size(
-      params,
-      {static_cast<size_t>(options_.first_bucket_bytes), static_cast<size_t>(options_.bucket_bytes)},
-      std::vector<bool>(params.size(), false));
+  auto [buckets, limits] =
+      c10d::compute_bucket_assignment_by_size(params,
+                                              {static_cast<size_t>(options_.first_bucket_bytes),
+                                               static_cast<size_t>(options_.bucket_bytes)},
+                                              std::vector<bool>(params.size(), false));
   std::reverse(buckets.begin(), buckets.end());
   std::reverse(limits.begin(), limits.end());
   reducer_ = dist::make_reducer(params, buckets, limits, group_->c10d_group(),

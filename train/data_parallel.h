@@ -42,9 +42,9 @@ namespace scenery::train {
 
 struct DataParallelOptions {
   bool sync_batchnorm = false;
-  bool find_unused_parameters = false;  // a loss that leaves some parameters without gradient
-  int64_t bucket_bytes = 25 * 1024 * 1024;     // PyTorch DDP's bucket_cap_mb = 25
-  int64_t first_bucket_bytes = 1024 * 1024;    // and its first bucket: 1 MiB
+  bool find_unused_parameters = false;       // a loss that leaves some parameters without gradient
+  int64_t bucket_bytes = 25 * 1024 * 1024;   // PyTorch DDP's bucket_cap_mb = 25
+  int64_t first_bucket_bytes = 1024 * 1024;  // and its first bucket: 1 MiB
 };
 
 class DataParallel {

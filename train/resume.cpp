@@ -3,8 +3,8 @@
 #include <fmt/core.h>
 
 #include "core/error.h"
-#include "core/sha256.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "models/optimizer_state.h"
 
 namespace scenery::train {

@@ -52,8 +52,8 @@ struct TrainPosition {
   int64_t best_epoch = 0;  // 1-based epoch of `best`; 0: none yet
   // Data parallelism: every rank's part of the position, as last saved.
   int64_t saved_world_size = 1;
-  torch::Tensor rank_rng_states;       // [saved_world_size, S]; undefined for 1 rank
-  std::vector<double> rank_loss_sum;   // per rank; empty for 1 rank
+  torch::Tensor rank_rng_states;      // [saved_world_size, S]; undefined for 1 rank
+  std::vector<double> rank_loss_sum;  // per rank; empty for 1 rank
   std::vector<int64_t> rank_loss_count;
   std::string init_weights, init_weights_sha256;  // recorded model.weights
 };

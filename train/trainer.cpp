@@ -12,8 +12,8 @@
 #include "core/progress.h"
 #include "data/catalog_readers.h"
 #include "data/loader.h"
-#include "eval/semantic_provider.h"
 #include "dist/launch.h"
+#include "eval/semantic_provider.h"
 #include "models/checkpoint.h"
 #include "models/dropout.h"
 #include "models/registry.h"
@@ -189,9 +189,10 @@ void adopt_rank_position(TrainPosition& pos, const DataParallel& dp, const fs::p
           pos.saved_world_size == 1 ? "" : "s", w, pos.saved_world_size,
           pos.saved_world_size == 1 ? "" : "s"));
     }
-    log::warn("{} was saved by {} rank(s); continuing with {} at the start of epoch {} (the data "
-              "are re-sharded, the global batch is now {} per rank x {})",
-              checkpoint.string(), pos.saved_world_size, w, pos.epoch + 1, "data.batch_size", w);
+    log::warn(
+        "{} was saved by {} rank(s); continuing with {} at the start of epoch {} (the data "
+        "are re-sharded, the global batch is now {} per rank x {})",
+        checkpoint.string(), pos.saved_world_size, w, pos.epoch + 1, "data.batch_size", w);
     return;  // every rank continues from rank 0's generator (restored by resume_from)
   }
   if (w == 1) return;
@@ -222,7 +223,8 @@ TrainResult run_training(const Config& c) {
   const dist::Launch launch =
       dist::resolve_launch(dist::launch_options_from_config(c), dist::process_environment());
   const double bucket_mb = c.get<double>("dist.bucket_mb");
-  if (!(bucket_mb > 0)) throw ConfigError(fmt::format("dist.bucket_mb must be > 0, got {}", bucket_mb));
+  if (!(bucket_mb > 0))
+    throw ConfigError(fmt::format("dist.bucket_mb must be > 0, got {}", bucket_mb));
   const RunDir run(c.get<std::string>("train.run_dir"));
   const StartPlan plan =
       plan_start(c.get<std::string>("train.resume"), c.get<std::string>("model.weights"), run);
@@ -290,11 +292,11 @@ TrainResult run_training(const Config& c) {
   data::Loader train_loader(train_catalog, train_options);
   const int64_t num_batches = train_loader.num_batches();
   if (num_batches < 1) {
-    throw TrainError(fmt::format("the training split has {} images: not one batch of {}{}{}",
-                                 train_catalog.size(), train_options.batch_size,
-                                 dp.distributed() ? fmt::format(" on each of {} ranks", dp.world_size())
-                                                  : std::string(),
-                                 s.drop_last ? " (train.drop_last = true)" : ""));
+    throw TrainError(fmt::format(
+        "the training split has {} images: not one batch of {}{}{}", train_catalog.size(),
+        train_options.batch_size,
+        dp.distributed() ? fmt::format(" on each of {} ranks", dp.world_size()) : std::string(),
+        s.drop_last ? " (train.drop_last = true)" : ""));
   }
   if (dp.distributed()) {
     if (const auto ranks = unequal_batch_counts(dp, num_batches); !ranks.empty()) {
@@ -323,8 +325,8 @@ TrainResult run_training(const Config& c) {
   // Collective: every rank hands over its generator and running loss; rank 0 writes.
   const auto save_last = [&] {
     const auto rng = dp.gather(models::cpu_rng_state());
-    const auto losses = dp.gather(torch::tensor(
-        {pos.loss_sum, static_cast<double>(pos.loss_count)}, torch::kDouble));
+    const auto losses = dp.gather(
+        torch::tensor({pos.loss_sum, static_cast<double>(pos.loss_count)}, torch::kDouble));
     if (!dp.writer()) return;
     const auto state = dp.distributed() ? make_training_state(optimizer, model, pos, rng, losses)
                                         : make_training_state(optimizer, model, pos);

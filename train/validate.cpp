@@ -10,8 +10,7 @@ namespace scenery::train {
 std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
                                 const data::NormalizeParams& normalize,
                                 const eval::SemanticProvider& semantic, const Hardware& hw,
-                                const std::function<bool()>& should_stop,
-                                const MergeState& merge) {
+                                const std::function<bool()>& should_stop, const MergeState& merge) {
   const bool parsing = model.kind() == models::ModelKind::kParsing;
   const int64_t top5 = std::min<int64_t>(5, model.num_classes());
   eval::ClassificationMeter classes(parsing ? 1 : model.num_classes(), {1, top5});

@@ -41,14 +41,13 @@ TEST(Launch, NothingSetIsASingleProcessWithoutStore) {
 }
 
 TEST(Launch, TorchrunVariablesWithItsAgentStore) {
-  const Launch l = resolve_launch(
-      {}, env_of({{"RANK", "3"},
-                  {"WORLD_SIZE", "8"},
-                  {"LOCAL_RANK", "1"},
-                  {"MASTER_ADDR", "node07"},
-                  {"MASTER_PORT", "29400"},
-                  {"TORCHELASTIC_USE_AGENT_STORE", "True"},
-                  {"TORCHELASTIC_RESTART_COUNT", "2"}}));
+  const Launch l = resolve_launch({}, env_of({{"RANK", "3"},
+                                              {"WORLD_SIZE", "8"},
+                                              {"LOCAL_RANK", "1"},
+                                              {"MASTER_ADDR", "node07"},
+                                              {"MASTER_PORT", "29400"},
+                                              {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                                              {"TORCHELASTIC_RESTART_COUNT", "2"}}));
   EXPECT_EQ(l.rank, 3);
   EXPECT_EQ(l.world_size, 8);
   EXPECT_EQ(l.local_rank, 1);
@@ -93,7 +92,8 @@ TEST(Launch, OptionsWinOverTorchrunWhichWinsOverSlurm) {
   o.world_size = 2;
   o.init = "tcp://10.1.2.3:4567";
   const Launch l = resolve_launch(
-      o, env_of({{"RANK", "6"}, {"WORLD_SIZE", "7"}, {"SLURM_PROCID", "9"}, {"SLURM_NTASKS", "12"}}));
+      o,
+      env_of({{"RANK", "6"}, {"WORLD_SIZE", "7"}, {"SLURM_PROCID", "9"}, {"SLURM_NTASKS", "12"}}));
   EXPECT_EQ(l.rank, 1);
   EXPECT_EQ(l.world_size, 2);
   EXPECT_EQ(l.rank_source, "dist.* options");
@@ -150,8 +150,7 @@ TEST(SlurmNodelist, ExpandsRangesListsAndPadding) {
   EXPECT_EQ(expand_slurm_nodelist("n[008-010]"),
             (std::vector<std::string>{"n008", "n009", "n010"}));
   EXPECT_EQ(expand_slurm_nodelist("single"), (std::vector<std::string>{"single"}));
-  EXPECT_EQ(expand_slurm_nodelist("a[1-2]b,c[3]"),
-            (std::vector<std::string>{"a1b", "a2b", "c3"}));
+  EXPECT_EQ(expand_slurm_nodelist("a[1-2]b,c[3]"), (std::vector<std::string>{"a1b", "a2b", "c3"}));
   EXPECT_THROW(expand_slurm_nodelist("bad[1-"), ConfigError);
   EXPECT_THROW(expand_slurm_nodelist("bad[5-3]"), ConfigError);
 }

@@ -40,7 +40,8 @@ void on_ranks(int world, Body body) {
       body(*group);
     }));
   }
-  for (auto& f : ranks) f.get();
+  for (auto& f : ranks)
+    f.get();
 }
 
 TEST(ProcessGroup, AllReduceBroadcastAndAllGatherOverGloo) {
@@ -153,7 +154,8 @@ TEST(ProcessGroup, FileStoreRendezvous) {
       return x.item<int64_t>();
     }));
   }
-  for (auto& f : ranks) EXPECT_EQ(f.get(), 3);
+  for (auto& f : ranks)
+    EXPECT_EQ(f.get(), 3);
 }
 
 }  // namespace

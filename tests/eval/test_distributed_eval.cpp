@@ -21,7 +21,6 @@ using testing::CommandResult;
 using testing::read_text;
 using testing::TempDir;
 
-
 // A randomly initialised model is as good a witness as a trained one here;
 // `favoured` classes get a head start so a parser predicts the few classes
 // the synthetic annotations use (non-zero pixel accuracy and IoUs).
@@ -41,7 +40,8 @@ fs::path save_random_model(const fs::path& file, const std::string& arch, int64_
 
 std::string eval_command(const std::vector<std::string>& args) {
   std::string cmd = testing::tool_path("scenery-eval") + " run";
-  for (const auto& a : args) cmd += " '" + a + "'";
+  for (const auto& a : args)
+    cmd += " '" + a + "'";
   return cmd;
 }
 
@@ -79,7 +79,8 @@ std::string metric_lines(const std::string& output) {
   std::string kept, line;
   std::istringstream in(output);
   while (std::getline(in, line)) {
-    for (const char* prefix : {"images ", "top-", "MCA ", "pixel accuracy ", "mean IoU ", "score "}) {
+    for (const char* prefix :
+         {"images ", "top-", "MCA ", "pixel accuracy ", "mean IoU ", "score "}) {
       if (line.rfind(prefix, 0) == 0) kept += line + "\n";
     }
   }
@@ -97,11 +98,13 @@ TEST(DistributedEval, ScenesOnThreeRanksEqualOneProcessByteForByte) {
   write_synth("places365", dir / "data", 5, 9, 64);  // val 10, test 10: shards of 4, 3, 3
   const auto ckpt = save_random_model(dir / "model.ckpt", "resnet18", 5);
   const std::vector<std::string> base = {
-      "--data.dataset", "places365", "--data.root", (dir / "data").string(), "--data.image_size",
-      "48", "--data.resize", "56", "--data.batch_size", "3", "--eval.checkpoint", ckpt.string(),
-      "--eval.device", "cpu", "--log-level", "warn"};
+      "--data.dataset",    "places365", "--data.root",       (dir / "data").string(),
+      "--data.image_size", "48",        "--data.resize",     "56",
+      "--data.batch_size", "3",         "--eval.checkpoint", ckpt.string(),
+      "--eval.device",     "cpu",       "--log-level",       "warn"};
   for (const std::string crop : {"center", "ten"}) {
-    const auto val = with_out(base, dir / ("one_" + crop), {"--data.split", "val", "--eval.crop", crop});
+    const auto val =
+        with_out(base, dir / ("one_" + crop), {"--data.split", "val", "--eval.crop", crop});
     const auto one = testing::run_command(eval_command(val));
     ASSERT_EQ(one.exit_code, 0) << one.output;
     const auto three = eval_ranks(
@@ -117,8 +120,9 @@ TEST(DistributedEval, ScenesOnThreeRanksEqualOneProcessByteForByte) {
   // The Places365 challenge file of the test split: one sorted file from all ranks.
   const auto sub_one = dir / "one_test" / "sub.txt";
   const auto sub_three = dir / "three_test" / "sub.txt";
-  ASSERT_EQ(testing::run_command(eval_command(with_out(
-                base, dir / "one_test", {"--data.split", "test", "--eval.submission", sub_one.string()})))
+  ASSERT_EQ(testing::run_command(eval_command(with_out(base, dir / "one_test",
+                                                       {"--data.split", "test", "--eval.submission",
+                                                        sub_one.string()})))
                 .exit_code,
             0);
   ASSERT_EQ(eval_ranks(with_out(base, dir / "three_test",
@@ -136,15 +140,16 @@ TEST(DistributedEval, ParsingOnTwoRanksEqualsOneProcessIncludingThePngs) {
   write_synth("ade20k", dir / "ade", 3, 2, 48);
   const auto ckpt = save_random_model(dir / "parser.ckpt", "parsing_resnet18dilated_ppm", 150,
                                       "decoder.conv_last.4.bias", 4);
-  const std::vector<std::string> base = {"--data.dataset", "ade20k", "--data.root",
-                                         (dir / "ade").string(), "--data.split", "val",
-                                         "--eval.checkpoint", ckpt.string(), "--eval.device",
-                                         "cpu", "--eval.scales", "0.75,1", "--log-level", "warn"};
+  const std::vector<std::string> base = {
+      "--data.dataset", "ade20k", "--data.root",       (dir / "ade").string(),
+      "--data.split",   "val",    "--eval.checkpoint", ckpt.string(),
+      "--eval.device",  "cpu",    "--eval.scales",     "0.75,1",
+      "--log-level",    "warn"};
   const auto one = testing::run_command(
       eval_command(with_out(base, dir / "one", {"--eval.submission", (dir / "one_png").string()})));
   ASSERT_EQ(one.exit_code, 0) << one.output;
-  const auto two = eval_ranks(
-      with_out(base, dir / "two", {"--eval.submission", (dir / "two_png").string()}), 2);
+  const auto two =
+      eval_ranks(with_out(base, dir / "two", {"--eval.submission", (dir / "two_png").string()}), 2);
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_EQ(metric_lines(one.output), metric_lines(two.output));
   EXPECT_EQ(metric_lines(one.output).find("pixel accuracy 0.0000"), std::string::npos)
@@ -159,7 +164,8 @@ TEST(DistributedEval, ParsingOnTwoRanksEqualsOneProcessIncludingThePngs) {
   }
   EXPECT_GE(pngs, 3u);
   size_t two_pngs = 0;
-  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir / "two_png")) ++two_pngs;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir / "two_png"))
+    ++two_pngs;
   EXPECT_EQ(pngs, two_pngs);
   expect_same_file(dir / "one_png.zip", dir / "two_png.zip");
 }

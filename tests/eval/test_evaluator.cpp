@@ -8,9 +8,9 @@
 #include "core/error.h"
 #include "data/catalog_readers.h"
 #include "data/synth.h"
-#include "eval_test_helpers.h"
 #include "eval/parsing_submission.h"
 #include "eval/places_submission.h"
+#include "eval_test_helpers.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 #include "support/test_support.h"
@@ -22,7 +22,6 @@ using testing::read_text;
 using testing::run_command;
 using testing::TempDir;
 using testing::tool_path;
-
 
 data::Catalog open_split(const std::string& dataset, const fs::path& root,
                          const std::string& split) {

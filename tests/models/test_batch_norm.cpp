@@ -25,7 +25,8 @@ class Hub {
     slots_[rank] = t.clone();
     if (++arrived_ == world_) {
       auto total = slots_[0].clone();
-      for (int r = 1; r < world_; ++r) total += slots_[r];
+      for (int r = 1; r < world_; ++r)
+        total += slots_[r];
       result_ = total;
       arrived_ = 0;
       ++generation_;
@@ -73,8 +74,8 @@ Result reference(const torch::Tensor& x, const torch::Tensor& r, const torch::Te
   auto xi = x.clone().requires_grad_(true);
   auto y = bn(xi);
   (y * r).sum().backward();
-  return {y.detach(), xi.grad(), bn->weight.grad(), bn->bias.grad(), bn->running_mean,
-          bn->running_var};
+  return {y.detach(),      xi.grad(),        bn->weight.grad(),
+          bn->bias.grad(), bn->running_mean, bn->running_var};
 }
 
 // Ranks take `sizes` consecutive samples each.
@@ -98,8 +99,8 @@ Result synchronised(const torch::Tensor& x, const torch::Tensor& r, const torch:
       auto xi = x.narrow(0, begin, n).clone().requires_grad_(true);
       auto y = bn(xi);
       (y * r.narrow(0, begin, n)).sum().backward();
-      return Result{y.detach(), xi.grad(), bn->weight.grad(), bn->bias.grad(), bn->running_mean,
-                    bn->running_var};
+      return Result{y.detach(),      xi.grad(),        bn->weight.grad(),
+                    bn->bias.grad(), bn->running_mean, bn->running_var};
     }));
   }
   Result out;
@@ -148,8 +149,7 @@ TEST_P(SyncBatchNorm, EqualsBatchNormOnTheWholeBatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Splits, SyncBatchNorm,
-                         ::testing::Values(std::vector<int64_t>{4, 4},
-                                           std::vector<int64_t>{3, 5},
+                         ::testing::Values(std::vector<int64_t>{4, 4}, std::vector<int64_t>{3, 5},
                                            std::vector<int64_t>{2, 2, 2, 2},
                                            // A rank with an empty batch counts 0.
                                            std::vector<int64_t>{8, 0}));
@@ -168,10 +168,14 @@ TEST(SyncBatchNormModule, ChannelsLastAndEvalModeAreTorchsBatchNorm) {
   EXPECT_TRUE(torch::equal(ref(x), ours(x)));
   // The same parameter and buffer names as torch's (weights move by name).
   std::vector<std::string> a, b;
-  for (const auto& p : ref->named_parameters()) a.push_back(p.key());
-  for (const auto& p : ref->named_buffers()) a.push_back(p.key());
-  for (const auto& p : ours->named_parameters()) b.push_back(p.key());
-  for (const auto& p : ours->named_buffers()) b.push_back(p.key());
+  for (const auto& p : ref->named_parameters())
+    a.push_back(p.key());
+  for (const auto& p : ref->named_buffers())
+    a.push_back(p.key());
+  for (const auto& p : ours->named_parameters())
+    b.push_back(p.key());
+  for (const auto& p : ours->named_buffers())
+    b.push_back(p.key());
   EXPECT_EQ(a, b);
 }
 

@@ -63,7 +63,8 @@ std::vector<CommandResult> run_commands_together(const std::vector<std::string>&
   for (size_t i = 0; i < commands.size(); ++i) {
     threads.emplace_back([&, i] { results[i] = run_command(commands[i]); });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   return results;
 }
 

@@ -1,8 +1,8 @@
 // Helpers shared by the test executables: temp dirs, running the tools.
 #pragma once
 
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 

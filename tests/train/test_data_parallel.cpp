@@ -21,7 +21,8 @@ using scenery::testing::CommandResult;
 
 std::string command_line(const std::vector<std::string>& args) {
   std::string cmd = scenery::testing::tool_path("scenery-train");
-  for (const auto& a : args) cmd += " '" + a + "'";
+  for (const auto& a : args)
+    cmd += " '" + a + "'";
   return cmd;
 }
 
@@ -44,9 +45,13 @@ void expect_exit(const std::vector<CommandResult>& results, int code) {
     EXPECT_EQ(results[r].exit_code, code) << "rank " << r << ":\n" << results[r].output;
   }
 }
-void expect_all_ok(const std::vector<CommandResult>& results) { expect_exit(results, 0); }
+void expect_all_ok(const std::vector<CommandResult>& results) {
+  expect_exit(results, 0);
+}
 // train.stop_after_iterations ends a run with exit code 3 (interrupted, resumable).
-void expect_all_stopped(const std::vector<CommandResult>& results) { expect_exit(results, 3); }
+void expect_all_stopped(const std::vector<CommandResult>& results) {
+  expect_exit(results, 3);
+}
 
 // sqrt(sum (a - b)^2 / sum a^2) over the trainable tensors (running statistics aside).
 double relative_difference(const fs::path& a_file, const fs::path& b_file) {
@@ -71,10 +76,26 @@ struct Equivalence {
 
 std::vector<std::string> equivalence_args(const fs::path& data, const fs::path& run,
                                           const std::vector<std::string>& recipe) {
-  return with({"--data.dataset", "places365", "--data.root", data.string(), "--data.workers",
-               "1", "--train.epochs", "1", "--train.threads", "1", "--train.run_dir",
-               run.string(), "--train.val_every", "0", "--train.stop_after_iterations", "3",
-               "--train.momentum", "0.9", "--log-level", "warn"},
+  return with({"--data.dataset",
+               "places365",
+               "--data.root",
+               data.string(),
+               "--data.workers",
+               "1",
+               "--train.epochs",
+               "1",
+               "--train.threads",
+               "1",
+               "--train.run_dir",
+               run.string(),
+               "--train.val_every",
+               "0",
+               "--train.stop_after_iterations",
+               "3",
+               "--train.momentum",
+               "0.9",
+               "--log-level",
+               "warn"},
               recipe);
 }
 
@@ -88,8 +109,8 @@ TEST(DataParallel, TwoRanksEqualOneRankWithTheDoubleBatchWithoutBatchNorm) {
   make_dataset("places365", dir / "data", 4, 8, 72);
   // AlexNet without dropout: nothing in it depends on how the batch is split.
   const std::vector<std::string> recipe = {
-      "--model.arch", "alexnet", "--model.dropout", "0", "--model.num_classes", "4",
-      "--data.image_size", "64", "--data.resize", "72", "--train.lr", "0.01"};
+      "--model.arch",      "alexnet", "--model.dropout", "0",  "--model.num_classes", "4",
+      "--data.image_size", "64",      "--data.resize",   "72", "--train.lr",          "0.01"};
   train(with(equivalence_args(dir / "data", dir / "one", recipe), {"--data.batch_size", "8"}));
   expect_all_stopped(train_ranks(
       with(equivalence_args(dir / "data", dir / "two", recipe), {"--data.batch_size", "4"}), 2));
@@ -103,17 +124,17 @@ TEST(DataParallel, AccumulatedGradientsSynchroniseOnlyOnTheLastMicroBatch) {
   TempDir dir;
   make_dataset("places365", dir / "data", 4, 8, 72);
   const std::vector<std::string> recipe = {
-      "--model.arch", "alexnet", "--model.dropout", "0", "--model.num_classes", "4",
-      "--data.image_size", "64", "--data.resize", "72", "--train.lr", "0.01",
+      "--model.arch",       "alexnet", "--model.dropout", "0",  "--model.num_classes", "4",
+      "--data.image_size",  "64",      "--data.resize",   "72", "--train.lr",          "0.01",
       "--train.accumulate", "2"};
   // 2 micro-batches per step: the first accumulates locally (DDP's no_sync),
   // the second reduces the sum; the result is 1 rank's accumulated double batch.
   train(with(equivalence_args(dir / "data", dir / "one", recipe),
              {"--data.batch_size", "4", "--train.stop_after_iterations", "2"}));
-  expect_all_stopped(train_ranks(with(equivalence_args(dir / "data", dir / "two", recipe),
-                                      {"--data.batch_size", "2",
-                                       "--train.stop_after_iterations", "2"}),
-                                 2));
+  expect_all_stopped(
+      train_ranks(with(equivalence_args(dir / "data", dir / "two", recipe),
+                       {"--data.batch_size", "2", "--train.stop_after_iterations", "2"}),
+                  2));
   const double diff = relative_difference(dir / "one" / "last.ckpt", dir / "two" / "last.ckpt");
   std::cout << "relative difference, accumulated: " << diff << "\n";
   EXPECT_LT(diff, 1e-5);
@@ -123,9 +144,9 @@ TEST(DataParallel, ModelsThatDifferAcrossRanksAreNamedBeforeTraining) {
   TempDir dir;
   make_dataset("places365", dir / "data", 4, 8, 64);
   const std::string port = std::to_string(scenery::testing::free_port());
-  const auto args = with(resume_args(dir / "data", dir / "run"),
-                         {"--dist.world_size", "2", "--dist.init", "tcp://127.0.0.1:" + port,
-                          "--dist.timeout", "20"});
+  const auto args = with(
+      resume_args(dir / "data", dir / "run"),
+      {"--dist.world_size", "2", "--dist.init", "tcp://127.0.0.1:" + port, "--dist.timeout", "20"});
   const auto results = scenery::testing::run_commands_together(
       {command_line(with(args, {"--dist.rank", "0"})),
        command_line(with(args, {"--dist.rank", "1", "--model.arch", "resnet34"}))});
@@ -148,10 +169,10 @@ Equivalence batchnorm_equivalence(const TempDir& dir, const std::string& dataset
   train(with(base("one"), {"--data.batch_size", std::to_string(batch)}));
   Equivalence e;
   for (const std::string sync : {"yes", "no"}) {
-    expect_all_stopped(train_ranks(with(base("two_" + sync), {"--data.batch_size",
-                                                         std::to_string(batch / 2),
-                                                         "--train.sync_bn", sync}),
-                              2));
+    expect_all_stopped(
+        train_ranks(with(base("two_" + sync),
+                         {"--data.batch_size", std::to_string(batch / 2), "--train.sync_bn", sync}),
+                    2));
     (sync == "yes" ? e.synchronised : e.local) =
         relative_difference(dir / "one" / "last.ckpt", dir / ("two_" + sync) / "last.ckpt");
   }
@@ -199,8 +220,8 @@ TEST(DataParallel, SynchronisedBatchNormMakesTheTwoBranchNetworkEqualTheDoubleBa
   const Equivalence e = batchnorm_equivalence(
       dir, "ade20k",
       {"--model.arch", "sascene_resnet18", "--model.num_classes",
-       std::to_string(synth.class_names.size()), "--model.dropout", "0", "--data.image_size",
-       "144", "--data.resize", "160", "--train.lr", "3e-5", "--train.semantic_source", "masks"},
+       std::to_string(synth.class_names.size()), "--model.dropout", "0", "--data.image_size", "144",
+       "--data.resize", "160", "--train.lr", "3e-5", "--train.semantic_source", "masks"},
       4);
   EXPECT_LT(e.synchronised, 1e-5);
   EXPECT_GT(e.local, 5 * e.synchronised);
@@ -289,9 +310,9 @@ TEST(DataParallel, ASignalToOneRankStopsEveryRankAtTheSameIteration) {
 TEST(DataParallel, ANonFiniteLossStopsEveryRankNamingTheRanks) {
   TempDir dir;
   make_dataset("places365", dir / "data", 4, 8, 64);
-  const auto results = train_ranks(with(resume_args(dir / "data", dir / "run"),
-                                        {"--train.lr", "1e38", "--train.momentum", "0"}),
-                                   2);
+  const auto results = train_ranks(
+      with(resume_args(dir / "data", dir / "run"), {"--train.lr", "1e38", "--train.momentum", "0"}),
+      2);
   for (const auto& r : results) {
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_CONTAINS(r.output, "non-finite on rank 0, 1");
@@ -361,8 +382,7 @@ TEST(DataParallel, TorchrunLaunchesScenerytrain) {
   // torchrun reports a worker's non-zero exit as its own failure: 3 (stopped
   // after 2 iterations, resumable) comes back as a failed launch.
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_CONTAINS(scenery::testing::read_text(dir / "run" / "train.log"),
-                  "data parallel: 2 ranks");
+  EXPECT_CONTAINS(scenery::testing::read_text(dir / "run" / "train.log"), "data parallel: 2 ranks");
   const auto ckpt = models::read_checkpoint(dir / "run" / "last.ckpt");
   ASSERT_TRUE(ckpt.training);
   EXPECT_EQ(ckpt.training->world_size, 2);
@@ -383,8 +403,8 @@ TEST(DataParallel, TorchrunMaxRestartsRecoversFromAKilledRank) {
   const std::string launch =
       torchrun(dir / "logs", "--max_restarts 1 --monitor_interval 0.2") +
       command_line(with(resume_args(dir / "data", dir / "run"),
-                        {"--train.epochs", "8", "--train.checkpoint_every", "2",
-                         "--dist.timeout", "10", "--log-level", "info"}));
+                        {"--train.epochs", "8", "--train.checkpoint_every", "2", "--dist.timeout",
+                         "10", "--log-level", "info"}));
   CommandResult result;
   std::thread launcher([&] { result = scenery::testing::run_command(launch); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -393,8 +413,8 @@ TEST(DataParallel, TorchrunMaxRestartsRecoversFromAKilledRank) {
   }
   // One worker dies (the workers' command lines start with the tool's path;
   // torchrun's own starts with python).
-  const auto killed = scenery::testing::run_command(
-      "pkill -KILL -o -f '^" + tool + " .*" + (dir / "run").string() + "'");
+  const auto killed = scenery::testing::run_command("pkill -KILL -o -f '^" + tool + " .*" +
+                                                    (dir / "run").string() + "'");
   launcher.join();
   EXPECT_EQ(killed.exit_code, 0) << killed.output;
   EXPECT_EQ(result.exit_code, 0) << result.output;

@@ -192,8 +192,8 @@ TEST(Trainer, TheSameFineTuningCommandResumesAndAnotherWeightsFileIsRefused) {
   };
   const auto whole = train(ft("whole", dir / "weights.ckpt"));
   EXPECT_FALSE(whole.interrupted);
-  const auto stopped = train(with(ft("split", dir / "weights.ckpt"),
-                                  {"--train.stop_after_iterations", "3"}));
+  const auto stopped =
+      train(with(ft("split", dir / "weights.ckpt"), {"--train.stop_after_iterations", "3"}));
   EXPECT_TRUE(stopped.interrupted);
   const auto ckpt = models::read_checkpoint(dir / "split" / "last.ckpt");
   EXPECT_EQ(ckpt.training->init_weights, (dir / "weights.ckpt").string());
@@ -205,8 +205,8 @@ TEST(Trainer, TheSameFineTuningCommandResumesAndAnotherWeightsFileIsRefused) {
   EXPECT_EQ(metrics_without_timing(dir / "whole" / "metrics.csv"),
             metrics_without_timing(dir / "split" / "metrics.csv"));
   // Another weights file with the same run directory stays the clear error it was.
-  train(with(tiny_args(dir / "src", dir / "other_source"), {"--train.epochs", "1",
-                                                            "--train.seed", "5"}));
+  train(with(tiny_args(dir / "src", dir / "other_source"),
+             {"--train.epochs", "1", "--train.seed", "5"}));
   try {
     train(with(ft("split", dir / "other_source" / "last.ckpt"), {"--train.epochs", "3"}));
     ADD_FAILURE() << "no error";
