@@ -73,6 +73,16 @@ c10::intrusive_ptr<c10d::Store> connect_store(const Launch& l, bool server, bool
   return store;
 }
 
+// Runs `collective` on a buffer c10d accepts (contiguous, on `device`): the
+// tensor itself when it already is one, else a copy whose result is copied back.
+void in_place(torch::Tensor& tensor, torch::Device device,
+              const std::function<void(std::vector<torch::Tensor>&)>& collective) {
+  const bool copy = tensor.device() != device || !tensor.is_contiguous();
+  std::vector<torch::Tensor> bufs{copy ? tensor.to(device).contiguous() : tensor};
+  collective(bufs);
+  if (copy) tensor.copy_(bufs[0]);
+}
+
 std::string first_line(const std::string& s) {
   const auto nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl);
@@ -245,12 +255,11 @@ void ProcessGroup::run(const std::string& what, const std::function<void()>& col
 
 void ProcessGroup::reduce(torch::Tensor& tensor, c10d::ReduceOp op, const char* what) {
   run(what, [&] {
-    const bool move = tensor.device() != device_ || !tensor.is_contiguous();
-    std::vector<torch::Tensor> bufs{move ? tensor.to(device_).contiguous() : tensor};
-    c10d::AllreduceOptions o;
-    o.reduceOp = op;
-    group_->allreduce(bufs, o)->wait();
-    if (move) tensor.copy_(bufs[0]);
+    in_place(tensor, device_, [&](std::vector<torch::Tensor>& bufs) {
+      c10d::AllreduceOptions o;
+      o.reduceOp = op;
+      group_->allreduce(bufs, o)->wait();
+    });
   });
 }
 
@@ -291,12 +300,11 @@ void ProcessGroup::all_reduce_max(torch::Tensor& tensor) {
 void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors, int root) {
   run("broadcast", [&] {
     for (auto& t : tensors) {
-      const bool move = t.device() != device_ || !t.is_contiguous();
-      std::vector<torch::Tensor> bufs{move ? t.to(device_).contiguous() : t};
-      c10d::BroadcastOptions o;
-      o.rootRank = root;
-      group_->broadcast(bufs, o)->wait();
-      if (move) t.copy_(bufs[0]);
+      in_place(t, device_, [&](std::vector<torch::Tensor>& bufs) {
+        c10d::BroadcastOptions o;
+        o.rootRank = root;
+        group_->broadcast(bufs, o)->wait();
+      });
     }
   });
 }

@@ -190,18 +190,25 @@ void DataParallel::sync_buffers() {
 }
 
 void DataParallel::propose(bool nonfinite, bool stop) {
+  local_nonfinite_ = nonfinite;
+  local_stop_ = stop;
+  if (!group_) return;
   const int w = world_size();
   flags_ = torch::zeros({2 * w}, torch::kInt64);
   flags_[rank()] = nonfinite ? 1 : 0;
   flags_[w + rank()] = stop ? 1 : 0;
-  if (!group_) return;
   if (group_->device() != flags_.device()) flags_ = flags_.to(group_->device());
   pending_flags_ = group_->all_reduce_sum_async(flags_);
 }
 
 DataParallel::Agreement DataParallel::agreement() {
-  pending_flags_.wait();
   Agreement a;
+  if (!group_) {
+    if (local_nonfinite_) a.nonfinite_ranks.push_back(0);
+    a.stop = local_stop_;
+    return a;
+  }
+  pending_flags_.wait();
   const int w = world_size();
   const auto flags = flags_.to(torch::kCPU);
   const auto f = flags.accessor<int64_t, 1>();

@@ -94,7 +94,8 @@ class DataParallel {
   std::shared_ptr<torch::nn::Module> module_;  // kept alive: its BatchNorms hold our sync
   std::vector<torch::Tensor> buffers_;
   std::shared_ptr<c10d::Reducer> reducer_;
-  torch::Tensor flags_;  // [2W]: non-finite per rank, stop per rank
+  bool local_nonfinite_ = false, local_stop_ = false;  // this rank's proposal
+  torch::Tensor flags_;  // [2W]: non-finite per rank, stop per rank (distributed only)
   dist::ProcessGroup::Pending pending_flags_;
 };
 

@@ -177,7 +177,8 @@ void agree_on_start(DataParallel& dp, const StartPlan& plan, const RunDir& run) 
 
 // A resumed position for this rank: its own generator and running loss when
 // the world size is unchanged; a different world size only at an epoch end.
-void adopt_rank_position(TrainPosition& pos, const DataParallel& dp, const fs::path& checkpoint) {
+void adopt_rank_position(TrainPosition& pos, const DataParallel& dp, const fs::path& checkpoint,
+                         int64_t batch_size) {
   const int w = dp.world_size();
   if (pos.saved_world_size != w) {
     if (pos.position != 0) {
@@ -192,7 +193,7 @@ void adopt_rank_position(TrainPosition& pos, const DataParallel& dp, const fs::p
     log::warn(
         "{} was saved by {} rank(s); continuing with {} at the start of epoch {} (the data "
         "are re-sharded, the global batch is now {} per rank x {})",
-        checkpoint.string(), pos.saved_world_size, w, pos.epoch + 1, "data.batch_size", w);
+        checkpoint.string(), pos.saved_world_size, w, pos.epoch + 1, batch_size, w);
     return;  // every rank continues from rank 0's generator (restored by resume_from)
   }
   if (w == 1) return;
@@ -277,7 +278,7 @@ TrainResult run_training(const Config& c) {
   TrainPosition pos;
   if (plan.mode == StartMode::kResume) {
     pos = resume_from(plan.checkpoint, model, optimizer);
-    adopt_rank_position(pos, dp, plan.checkpoint);
+    adopt_rank_position(pos, dp, plan.checkpoint, c.get<int>("data.batch_size"));
     log::info("resuming {} at epoch {}, batch {}, iteration {}", plan.checkpoint.string(),
               pos.epoch + 1, pos.position, pos.iteration);
   }
