@@ -1,5 +1,10 @@
 #include "data/data_options.h"
 
+#include <fmt/core.h>
+
+#include "core/error.h"
+#include "data/image_header.h"
+
 namespace scenery::data {
 
 void add_data_options(Config& c) {
@@ -24,8 +29,19 @@ void add_data_options(Config& c) {
   c.add<int64_t>("data.seed", 0, "seed of shuffling and random augmentation");
   c.add<std::string>("data.on_error", "skip",
                      "unreadable image: skip (counted warning) or fail (stop naming the file)");
+  c.add<int64_t>("data.max_image_pixels", kDefaultMaxImagePixels,
+                 "refuse images whose header declares more pixels (decompression bombs; "
+                 "Pillow's limit by default), 0 = no limit");
   c.add<int>("data.image_size", 224, "crop size fed to the network");
   c.add<int>("data.resize", 256, "eval: shorter side resized to this before the centre crop");
+}
+
+int64_t max_image_pixels_from_config(const Config& c) {
+  const auto v = c.get<int64_t>("data.max_image_pixels");
+  if (v < 0)
+    throw ConfigError(fmt::format(
+        "data.max_image_pixels: expected 0 (no limit) or a positive pixel count, got {}", v));
+  return v;
 }
 
 }  // namespace scenery::data

@@ -7,4 +7,8 @@ namespace scenery::data {
 // Registers the [data] section: which dataset, where, and how it is loaded.
 void add_data_options(Config& config);
 
+// data.max_image_pixels, validated: 0 (no limit) or a positive pixel count,
+// else ConfigError naming the value.
+int64_t max_image_pixels_from_config(const Config& config);
+
 }  // namespace scenery::data

@@ -41,7 +41,11 @@ Status check_file(size_t i, const fs::path& file, Problems& problems,
     if (out) *out = m;
     return kOk;
   } catch (const std::exception& e) {
-    problems.add(i, fmt::format("{}: corrupt ({})", file.string(), e.what()));
+    // The decoders' messages start with the file; it is named once.
+    std::string reason = e.what();
+    const std::string prefix = file.string() + ": ";
+    if (reason.rfind(prefix, 0) == 0) reason.erase(0, prefix.size());
+    problems.add(i, fmt::format("{}: corrupt ({})", file.string(), reason));
     return kCorrupt;
   }
 }
@@ -75,14 +79,18 @@ CheckReport check_catalog(const Catalog& catalog, const CheckOptions& options) {
     progress = std::make_unique<Progress>("check " + catalog.dataset() + " " + catalog.split(),
                                           static_cast<int64_t>(n), po);
   }
+  const int64_t limit = options.max_image_pixels;
+  const auto rgb = [limit](const fs::path& f) { return decode_rgb(f, limit); };
+  const auto labels = [limit](const fs::path& f) { return decode_label_png(f, limit); };
+  const auto raw3 = [limit](const fs::path& f) { return decode_raw3_png(f, limit); };
   tbb::parallel_for(size_t{0}, n, [&](size_t i) {
     const Sample s = catalog.at(i);
     cv::Mat image;
-    uint8_t st = check_file(i, s.image, problems, decode_rgb, &image);
+    uint8_t st = check_file(i, s.image, problems, rgb, &image);
     if (!image.empty()) width[i] = image.cols, height[i] = image.rows;
     if (!s.mask.empty()) {
       cv::Mat mask;
-      const uint8_t m = check_file(i, s.mask, problems, decode_label_png, &mask);
+      const uint8_t m = check_file(i, s.mask, problems, labels, &mask);
       st = std::max<uint8_t>(st, m);
       if (m == kOk && !image.empty() && mask.size() != image.size()) {
         problems.add(i, fmt::format("{}: corrupt (mask is {}x{}, image {}x{})", s.mask.string(),
@@ -91,8 +99,7 @@ CheckReport check_catalog(const Catalog& catalog, const CheckOptions& options) {
       }
     }
     for (const fs::path* p : {&s.semantic_classes, &s.semantic_scores}) {
-      if (!p->empty())
-        st = std::max<uint8_t>(st, check_file(i, *p, problems, decode_raw3_png, nullptr));
+      if (!p->empty()) st = std::max<uint8_t>(st, check_file(i, *p, problems, raw3, nullptr));
     }
     status[i] = st;
     if (progress) progress->advance();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/catalog.h"
+#include "data/image_header.h"
 
 namespace scenery::data {
 
@@ -17,6 +18,8 @@ struct CheckOptions {
   bool decode = true;         // false: class histogram only (stats), no file access
   bool progress = true;       // show a scenery::Progress bar
   size_t max_problems = 100;  // problems kept verbatim in the report (all are counted)
+  // Larger images count as corrupt, with the loader's reason (data/decode.h).
+  int64_t max_image_pixels = kDefaultMaxImagePixels;
 };
 
 struct CheckReport {

@@ -22,7 +22,14 @@ namespace {
   throw DataError(fmt::format("{}: {}", name, reason));
 }
 
-std::vector<uint8_t> read_bytes(const fs::path& file) {
+// The largest file an image within `max_pixels` can be: 8 bytes a pixel
+// (16-bit RGBA, uncompressed) plus room for metadata. Anything larger is not
+// worth reading into memory to find out.
+uintmax_t max_file_bytes(int64_t max_pixels) {
+  return static_cast<uintmax_t>(max_pixels) * 8 + (uintmax_t{64} << 20);
+}
+
+std::vector<uint8_t> read_bytes(const fs::path& file, int64_t max_pixels) {
   std::error_code ec;
   const auto status = fs::status(file, ec);
   if (ec || !fs::exists(status)) fail(file.string(), "missing (no such file)");
@@ -30,6 +37,11 @@ std::vector<uint8_t> read_bytes(const fs::path& file) {
   const auto size = fs::file_size(file, ec);
   if (ec) fail(file.string(), "cannot read size: " + ec.message());
   if (size == 0) fail(file.string(), "empty file (0 bytes)");
+  if (max_pixels > 0 && size > max_file_bytes(max_pixels))
+    fail(file.string(),
+         fmt::format("file of {} bytes is larger than any image within data.max_image_pixels = {} "
+                     "can be ({} bytes); not read",
+                     size, max_pixels, max_file_bytes(max_pixels)));
   std::vector<uint8_t> bytes(size);
   std::ifstream in(file, std::ios::binary);
   if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
@@ -191,8 +203,27 @@ cv::Mat to_8bit(const cv::Mat& m, const std::string& name) {
 
 }  // namespace
 
-cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& name) {
+void check_declared_size(const std::vector<uint8_t>& bytes, const std::string& name,
+                         int64_t max_pixels) {
+  if (max_pixels <= 0) return;
+  const auto declared = read_declared_size(bytes.data(), bytes.size(), name);
+  if (!declared)
+    fail(name,
+         "not a decodable image: its first bytes are none of JPEG, PNG, BMP, WebP, TIFF, PNM "
+         "(the formats whose size is checked before decoding; data.max_image_pixels = 0 lets "
+         "OpenCV try any format)");
+  if (declared->pixels() > max_pixels)
+    fail(name, fmt::format("{} header declares {}x{} = {} pixels, above data.max_image_pixels = "
+                           "{} (a decompression bomb?); refused before decoding (raise the "
+                           "option, or 0 for no limit, to accept it)",
+                           declared->format, declared->width, declared->height, declared->pixels(),
+                           max_pixels));
+}
+
+cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                         int64_t max_pixels) {
   if (bytes.empty()) fail(name, "empty file (0 bytes)");
+  check_declared_size(bytes, name, max_pixels);
   if (is_jpeg(bytes)) {
     if (!jpeg_has_end_marker(bytes))
       fail(name, "truncated or corrupt JPEG (no end-of-image marker after the last scan)");
@@ -231,14 +262,16 @@ cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& n
   return rgb;
 }
 
-cv::Mat decode_rgb(const fs::path& file) {
-  return decode_rgb_bytes(read_bytes(file), file.string());
+cv::Mat decode_rgb(const fs::path& file, int64_t max_pixels) {
+  return decode_rgb_bytes(read_bytes(file, max_pixels), file.string(), max_pixels);
 }
 
 PartialImage decode_rgb_region(const fs::path& file,
-                               const std::function<cv::Rect(cv::Size)>& choose) {
-  const auto bytes = read_bytes(file);
+                               const std::function<cv::Rect(cv::Size)>& choose,
+                               int64_t max_pixels) {
+  const auto bytes = read_bytes(file, max_pixels);
   const std::string name = file.string();
+  check_declared_size(bytes, name, max_pixels);
   if (is_jpeg(bytes)) {
     if (!jpeg_has_end_marker(bytes))
       fail(name, "truncated or corrupt JPEG (no end-of-image marker after the last scan)");
@@ -269,14 +302,15 @@ PartialImage decode_rgb_region(const fs::path& file,
     if (header == JpegResult::kError) fail(name, std::string("corrupt JPEG: ") + err.message);
   }
   PartialImage whole;
-  whole.pixels = decode_rgb_bytes(bytes, name);
+  whole.pixels = decode_rgb_bytes(bytes, name, max_pixels);
   whole.full = whole.pixels.size();
   choose(whole.full);
   return whole;
 }
 
-cv::Mat decode_label_png(const fs::path& file) {
-  const auto bytes = read_bytes(file);
+cv::Mat decode_label_png(const fs::path& file, int64_t max_pixels) {
+  const auto bytes = read_bytes(file, max_pixels);
+  check_declared_size(bytes, file.string(), max_pixels);
   cv::Mat m = decode_unchanged(bytes, file.string());
   if (m.type() != CV_8UC1)
     fail(file.string(),
@@ -285,8 +319,9 @@ cv::Mat decode_label_png(const fs::path& file) {
   return m;
 }
 
-cv::Mat decode_raw3_png(const fs::path& file) {
-  const auto bytes = read_bytes(file);
+cv::Mat decode_raw3_png(const fs::path& file, int64_t max_pixels) {
+  const auto bytes = read_bytes(file, max_pixels);
+  check_declared_size(bytes, file.string(), max_pixels);
   cv::Mat m = decode_unchanged(bytes, file.string());
   if (m.type() != CV_8UC3)
     fail(file.string(),

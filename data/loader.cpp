@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/torch_compat.h"
+#include "data/data_options.h"
 #include "data/decode.h"
 #include "data/pil_resample.h"
 
@@ -37,6 +38,7 @@ LoaderOptions loader_options_from_config(const Config& c, bool train) {
   o.prefetch = get_int("data.prefetch", 4);
   if (c.has("data.seed")) o.seed = static_cast<uint64_t>(c.get<int64_t>("data.seed"));
   if (c.has("data.on_error")) o.on_error = parse_on_error(c.get<std::string>("data.on_error"));
+  if (c.has("data.max_image_pixels")) o.max_image_pixels = max_image_pixels_from_config(c);
   const int image_size = get_int("data.image_size", 224);
   o.train.crop.size = image_size;
   o.eval.crop = image_size;
@@ -135,6 +137,18 @@ struct Loader::Worker {
     return s;
   }
 
+  // The message of a failed load, naming a file of the sample: DataErrors
+  // already do; anything else (std::bad_alloc, cv::Exception) gets the image's
+  // path in front, so no warning ever names only an index or a what().
+  std::string name_failure(int64_t index, const std::string& what) const {
+    const Sample sample = catalog.at(static_cast<size_t>(index));
+    const std::string reason = what.empty() ? "unknown error" : what;
+    for (const auto* path :
+         {&sample.image, &sample.mask, &sample.semantic_classes, &sample.semantic_scores})
+      if (!path->empty() && reason.find(path->string()) != std::string::npos) return reason;
+    return fmt::format("{}: {}", sample.image.string(), reason);
+  }
+
   // Decodes and transforms catalog sample `index` into slot `k`. Throws
   // DataError naming the file on any bad input.
   void load(int64_t index, int64_t epoch, const Slots& s, int64_t k) const {
@@ -146,12 +160,15 @@ struct Loader::Worker {
     TrainGeometry g;
     if (o.mode == LoaderMode::kTrain) {
       Rng rng = Rng::for_sample(o.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
-      decoded = decode_rgb_region(sample.image, [&](cv::Size size) {
-        g = sample_train_geometry(size, o.train, rng);
-        return g.box.rect();
-      });
+      decoded = decode_rgb_region(
+          sample.image,
+          [&](cv::Size size) {
+            g = sample_train_geometry(size, o.train, rng);
+            return g.box.rect();
+          },
+          o.max_image_pixels);
     } else {
-      decoded.pixels = decode_rgb(sample.image);
+      decoded.pixels = decode_rgb(sample.image, o.max_image_pixels);
       decoded.full = decoded.pixels.size();
     }
     const bool need_mask = o.load_masks || o.semantic == SemanticSource::kMasks;
@@ -159,14 +176,14 @@ struct Loader::Worker {
       if (sample.mask.empty())
         throw DataError(
             fmt::format("{}: no annotation mask in the catalog", sample.image.string()));
-      v.mask = decode_label_png(sample.mask);
+      v.mask = decode_label_png(sample.mask, o.max_image_pixels);
     }
     if (o.semantic == SemanticSource::kTop3) {
       if (sample.semantic_classes.empty() || sample.semantic_scores.empty())
         throw DataError(
             fmt::format("{}: no precomputed semantic maps in the catalog", sample.image.string()));
-      v.sem_classes = decode_raw3_png(sample.semantic_classes);
-      v.sem_scores = decode_raw3_png(sample.semantic_scores);
+      v.sem_classes = decode_raw3_png(sample.semantic_classes, o.max_image_pixels);
+      v.sem_scores = decode_raw3_png(sample.semantic_scores, o.max_image_pixels);
     }
     for (const auto& [m, path] :
          {std::pair{&v.mask, &sample.mask}, std::pair{&v.sem_classes, &sample.semantic_classes},
@@ -464,11 +481,13 @@ void Loader::produce(int64_t epoch, int64_t first_batch) {
                           tbb::filter_mode::parallel,
                           [&](SampleToken t) {
                             if (stop_ || finished) return t;
+                            const int64_t index = t.job->indices[t.k];
                             try {
-                              worker_->load(t.job->indices[t.k], epoch, t.job->slots, t.k);
+                              worker_->load(index, epoch, t.job->slots, t.k);
                             } catch (const std::exception& e) {
-                              std::string msg = e.what();
-                              t.job->errors[t.k] = msg.empty() ? "unknown error" : msg;
+                              t.job->errors[t.k] = worker_->name_failure(index, e.what());
+                            } catch (...) {
+                              t.job->errors[t.k] = worker_->name_failure(index, "");
                             }
                             return t;
                           }) &

@@ -40,6 +40,7 @@
 
 #include "data/batch.h"
 #include "data/catalog.h"
+#include "data/image_header.h"
 #include "data/sampler.h"
 #include "data/semantic_input.h"
 #include "data/transforms.h"
@@ -71,6 +72,9 @@ struct LoaderOptions {
   bool drop_last = false;
   int rank = 0, world_size = 1;  // sharding: see data/sampler.h
   OnError on_error = OnError::kSkip;
+  // Images whose header declares more pixels are refused before decoding
+  // (data/decode.h); 0 = no limit.
+  int64_t max_image_pixels = kDefaultMaxImagePixels;
   LoaderMode mode = LoaderMode::kTrain;
   TrainTransformParams train;  // used in kTrain
   EvalTransformParams eval;    // used in kEval / kTenCrop
@@ -86,7 +90,7 @@ struct LoaderOptions {
 };
 
 // [data] options of data/data_options.cpp (batch_size, workers, prefetch,
-// seed, on_error, image_size, resize) applied to the defaults above;
+// seed, on_error, max_image_pixels, image_size, resize) applied to the defaults above;
 // `train` picks kTrain + shuffle, otherwise kEval without shuffling.
 LoaderOptions loader_options_from_config(const Config& config, bool train);
 OnError parse_on_error(const std::string& name);  // "skip" | "fail", else ConfigError

@@ -139,6 +139,7 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     context.flip = protocol.flip;
     protocol.rank = launch.rank;
     protocol.world_size = launch.world_size;
+    protocol.max_image_pixels = data::max_image_pixels_from_config(config);
     auto result = evaluate_parsing(model, catalog, protocol, submission);
     merge_meter(result.meter, group.get());
     result.images = sum_over_ranks(result.images, group.get());  // also: every PNG is written

@@ -47,6 +47,7 @@ struct ParsingProtocol {
   data::NormalizeParams normalize;
   int num_classes = 150;
   int rank = 0, world_size = 1;  // data parallel: images rank, rank + W, ... (no padding)
+  int64_t max_image_pixels = data::kDefaultMaxImagePixels;  // data.max_image_pixels
 };
 
 struct ParsingEvalResult {

@@ -174,11 +174,22 @@ PlacesScore score_places_submission(const fs::path& submission, const fs::path& 
       throw EvalError(fmt::format("{}: '{}' is not in the ground truth '{}'", where, name,
                                   ground_truth.string()));
     }
-    // Every label is validated, even after the true one was found.
+    // Every label is validated, even after the true one was found. A repeated
+    // label is refused: five guesses must be five different classes, or a
+    // buggy writer would look better at top-5 than it is at top-1.
     bool found = false;
+    std::array<int64_t, kPlacesSubmissionLabels> labels{};
     for (int n = 0; n < kPlacesSubmissionLabels; ++n) {
-      const bool hit = parse_label(tokens[1 + n], num_classes, where) == gt->second;
-      found = found || hit;
+      labels[n] = parse_label(tokens[1 + n], num_classes, where);
+      for (int m = 0; m < n; ++m) {
+        if (labels[m] == labels[n]) {
+          throw EvalError(
+              fmt::format("{}: label {} of '{}' repeated (positions {} and {}); the {} "
+                          "labels must be different classes",
+                          where, labels[n], name, m + 1, n + 1, kPlacesSubmissionLabels));
+        }
+      }
+      found = found || labels[n] == gt->second;
       hits[n] += found;
     }
   }

@@ -51,8 +51,8 @@ struct PlacesScore {
 
 // Reads `ground_truth` (`<file> <label>` lines, as places365_val.txt) and scores
 // `submission` against it. Rejects, naming file and line: duplicates, missing or
-// extra images, a line without exactly five labels, non-integer or out-of-range
-// labels (0..num_classes-1).
+// extra images, a line without exactly five labels, a label repeated within a
+// line, non-integer or out-of-range labels (0..num_classes-1).
 PlacesScore score_places_submission(const std::filesystem::path& submission,
                                     const std::filesystem::path& ground_truth,
                                     int64_t num_classes = 365);

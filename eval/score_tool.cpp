@@ -2,8 +2,10 @@
 
 #include <fmt/core.h>
 
+#include "core/atomic_file.h"
 #include "core/cli.h"
 #include "core/error.h"
+#include "eval/json_writer.h"
 #include "eval/parsing_submission.h"
 #include "eval/places_submission.h"
 
@@ -21,6 +23,9 @@ int run_score_tool(const std::string& program, const std::vector<std::string>& a
   config.add<std::string>("annotations", "", "ADE20K annotation folder (annotations/validation)");
   config.add<int>("num-classes", 0, "number of classes (default: 365 for places, 150 for parsing)");
   config.add<bool>("per-class", false, "also print the IoU of every parsing class");
+  config.add<std::string>("json", "",
+                          "also write the numbers at full precision to this JSON file (for "
+                          "comparing with the devkit's output)");
   if (auto code = parse_or_exit(config, args)) return *code;
 
   const auto places = config.get<std::string>("places");
@@ -31,6 +36,7 @@ int run_score_tool(const std::string& program, const std::vector<std::string>& a
         "(with --annotations)");
   }
   int classes = config.get<int>("num-classes");
+  const auto json = config.get<std::string>("json");
   if (!places.empty()) {
     const auto gt = config.get<std::string>("ground-truth");
     if (gt.empty()) throw UsageError("--places needs --ground-truth FILE");
@@ -40,6 +46,18 @@ int run_score_tool(const std::string& program, const std::vector<std::string>& a
       fmt::print("top-{} error {:.4f}\n", n, s.error[n - 1]);
     }
     fmt::print("top-1 accuracy {:.4f}\ntop-5 accuracy {:.4f}\n", s.top1(), s.top5());
+    if (!json.empty()) {
+      JsonWriter w;
+      w.begin_object()
+          .value("submission", places)
+          .value("ground_truth", gt)
+          .value("images", s.images)
+          .value("top_n_error", std::vector<double>(s.error.begin(), s.error.end()))
+          .value("top1_accuracy", s.top1())
+          .value("top5_accuracy", s.top5())
+          .end_object();
+      write_file_atomic(json, w.str());
+    }
     return 0;
   }
   const auto annotations = config.get<std::string>("annotations");
@@ -51,6 +69,19 @@ int run_score_tool(const std::string& program, const std::vector<std::string>& a
   if (config.get<bool>("per-class")) {
     for (int c = 1; c <= m.num_classes(); ++c)
       fmt::print("class {} IoU {:.4f}\n", c, m.iou(c));
+  }
+  if (!json.empty()) {
+    JsonWriter w;
+    w.begin_object()
+        .value("predictions", parsing)
+        .value("annotations", annotations)
+        .value("labelled_pixels", m.labelled_pixels())
+        .value("pixel_accuracy", m.pixel_accuracy())
+        .value("mean_iou", m.mean_iou())
+        .value("score", m.challenge_score())
+        .value("iou", m.per_class_iou())  // index 0 = class 1
+        .end_object();
+    write_file_atomic(json, w.str());
   }
   return 0;
 }

@@ -74,6 +74,7 @@ int run_scan(const std::string& program, const std::vector<std::string>& args, b
   const data::Catalog catalog = data::open_catalog(data::catalog_spec_from_config(config));
   data::CheckOptions o;
   o.decode = decode;
+  o.max_image_pixels = data::max_image_pixels_from_config(config);
   const data::CheckReport report = data::check_catalog(catalog, o);
   fmt::print("{}", data::format_check_report(catalog, report));
   return report.ok() ? scenery::kExitOk : scenery::kExitFailure;

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <opencv2/imgcodecs.hpp>
+
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -68,5 +71,53 @@ inline bool ends_with_newline(const std::filesystem::path& file) {
 
 #define EXPECT_CONTAINS(haystack, needle) \
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+
+// Decompression bombs: a valid 16x16 image whose header is rewritten to
+// declare `width` x `height` (a few hundred bytes that a decoder trusting the
+// header would allocate width * height * 3 bytes for).
+inline std::vector<uint8_t> encoded_noise(const std::string& ext) {
+  cv::Mat noise(16, 16, CV_8UC3);
+  cv::randu(noise, 0, 255);
+  std::vector<uint8_t> bytes;
+  cv::imencode(ext, noise, bytes);
+  return bytes;
+}
+inline void put_be(std::vector<uint8_t>& b, size_t at, uint32_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i)
+    b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - i)));
+}
+inline std::vector<uint8_t> jpeg_bomb(uint32_t width, uint32_t height) {
+  std::vector<uint8_t> b = encoded_noise(".jpg");
+  for (size_t i = 2; i + 9 < b.size(); ++i) {
+    if (b[i] == 0xFF && b[i + 1] == 0xC0) {  // baseline frame header: height, then width
+      put_be(b, i + 5, height, 2);
+      put_be(b, i + 7, width, 2);
+      return b;
+    }
+  }
+  ADD_FAILURE() << "no SOF0 marker in OpenCV's JPEG";
+  return b;
+}
+inline uint32_t png_crc(const uint8_t* data, size_t n) {  // the PNG specification's CRC-32
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; ++i) {
+    c ^= data[i];
+    for (int k = 0; k < 8; ++k)
+      c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+inline std::vector<uint8_t> png_bomb(uint32_t width, uint32_t height) {
+  std::vector<uint8_t> b = encoded_noise(".png");
+  put_be(b, 16, width, 4);
+  put_be(b, 20, height, 4);
+  put_be(b, 29, png_crc(b.data() + 12, 17), 4);  // IHDR's CRC stays valid
+  return b;
+}
+inline void write_file(const std::filesystem::path& p, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+}
 
 }  // namespace scenery::data::testing

@@ -78,9 +78,16 @@ TEST(Evaluator, PlacesReportAndSubmissionAgreeWithTheScorer) {
   // The scorer's command line prints the same numbers.
   const auto scored = run_command(tool_path("scenery-eval") + " score --num-classes 6 --places " +
                                   (dir / "val.txt").string() + " --ground-truth " +
-                                  (dir / "places" / "places365_val.txt").string());
+                                  (dir / "places" / "places365_val.txt").string() + " --json " +
+                                  (dir / "score.json").string());
   ASSERT_EQ(scored.exit_code, 0) << scored.output;
   EXPECT_NEAR(printed_number(scored.output, "top-1 accuracy"), json_number(json, "top1"), 1e-4);
+  // ... and its JSON holds them at full precision (round-trip exact).
+  const std::string score_json = read_text(dir / "score.json");
+  EXPECT_EQ(json_number(score_json, "top1_accuracy"), score.top1()) << score_json;
+  EXPECT_EQ(json_number(score_json, "top5_accuracy"), score.top5()) << score_json;
+  EXPECT_EQ(json_number(score_json, "images"), static_cast<double>(score.images));
+  EXPECT_NE(score_json.find("\"top_n_error\": ["), std::string::npos) << score_json;
 
   // The test split has no labels: a submission and a report without metrics.
   const auto test =

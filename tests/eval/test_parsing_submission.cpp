@@ -73,6 +73,24 @@ TEST(ParsingSubmission, ScorerOnWriterOutputReproducesTheMeter) {
   EXPECT_DOUBLE_EQ(got.pixel_accuracy(), expected.pixel_accuracy());
   EXPECT_DOUBLE_EQ(got.mean_iou(), expected.mean_iou());
   EXPECT_EQ(got.labelled_pixels(), expected.labelled_pixels());
+
+  // `scenery-eval score --json` writes the same numbers at full precision.
+  const auto scored = testing::run_command(
+      testing::tool_path("scenery-eval") + " score --parsing " + (dir / "pred").string() +
+      " --annotations " + (dir / "ann").string() + " --json " + (dir / "score.json").string());
+  ASSERT_EQ(scored.exit_code, 0) << scored.output;
+  const std::string json = testing::read_text(dir / "score.json");
+  auto number = [&](const std::string& key) {
+    const auto at = json.find("\"" + key + "\": ");
+    EXPECT_NE(at, std::string::npos) << key << " in " << json;
+    return at == std::string::npos ? -1.0 : std::stod(json.substr(at + key.size() + 4));
+  };
+  EXPECT_EQ(number("pixel_accuracy"), expected.pixel_accuracy());
+  EXPECT_EQ(number("mean_iou"), expected.mean_iou());
+  EXPECT_EQ(number("labelled_pixels"), static_cast<double>(expected.labelled_pixels()));
+  const auto iou_at = json.find("\"iou\": [");
+  ASSERT_NE(iou_at, std::string::npos) << json;
+  EXPECT_EQ(std::stod(json.substr(iou_at + 8)), expected.iou(1));  // class 1 first
 }
 
 TEST(ParsingSubmission, ScorerRejectsBadPredictionsNamingTheFile) {

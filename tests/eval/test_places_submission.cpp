@@ -88,6 +88,9 @@ TEST(PlacesSubmission, ScorerRejectsMalformedSubmissionsNamingTheLine) {
             std::string::npos);
   EXPECT_NE(sub("a.jpg 1 2 x 4 5\n").find("sub.txt:1: label 'x' is not an integer"),
             std::string::npos);
+  EXPECT_NE(sub("a.jpg 1 2 3 4 5\nb.jpg 7 2 3 2 5\n")
+                .find("sub.txt:2: label 2 of 'b.jpg' repeated (positions 2 and 4)"),
+            std::string::npos);
   EXPECT_NE(sub("a.jpg 1 2 3 4 5\n")
                 .find("has 1 lines but the ground truth has 2 images; "
                       "missing: b.jpg"),

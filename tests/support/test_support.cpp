@@ -1,6 +1,7 @@
 #include "support/test_support.h"
 
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +56,39 @@ CommandResult run_command(const std::string& command) {
     output.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+MeasuredResult run_command_measured(const std::string& command) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe() failed");
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork() failed");
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    const std::string exec = "exec " + command;
+    ::execl("/bin/sh", "sh", "-c", exec.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string output;
+  std::array<char, 4096> buffer{};
+  ssize_t n;
+  while ((n = ::read(fds[0], buffer.data(), buffer.size())) > 0)
+    output.append(buffer.data(), static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  rusage usage{};
+  ::wait4(pid, &status, 0, &usage);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output, usage.ru_maxrss};
+}
+
+int64_t own_peak_rss_kb() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
 }
 
 std::vector<CommandResult> run_commands_together(const std::vector<std::string>& commands) {

@@ -33,6 +33,18 @@ struct CommandResult {
 // Runs a shell command and captures what it prints.
 CommandResult run_command(const std::string& command);
 
+// Runs the command (through /bin/sh, `exec`ed so the tool is the child) and
+// also reports the peak resident memory the kernel measured for it.
+struct MeasuredResult {
+  int exit_code;
+  std::string output;
+  int64_t peak_rss_kb;  // getrusage's ru_maxrss of the process
+};
+MeasuredResult run_command_measured(const std::string& command);
+
+// Peak resident memory of this process so far, in kB.
+int64_t own_peak_rss_kb();
+
 // Runs the commands at the same time (one per data-parallel rank, say) and
 // returns their results in order.
 std::vector<CommandResult> run_commands_together(const std::vector<std::string>& commands);
