@@ -90,6 +90,7 @@ void Progress::maybe_draw_locked(bool force) {
   const double interval = tty_ ? options_.redraw_interval_s : options_.plain_interval_s;
   if (!force && t - last_draw_ < interval) return;
   last_draw_ = t;
+  drawn_done_ = done_;
   const std::string text = line_locked(t);
   if (tty_) {
     std::fputs(("\r\033[K" + text).c_str(), options_.out);
@@ -104,7 +105,9 @@ void Progress::finish() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) return;
   finished_ = true;
-  maybe_draw_locked(true);
+  // A plain line already showing the final count is not printed again (logs
+  // would end every short loop with the same line twice).
+  if (tty_ || drawn_done_ != done_) maybe_draw_locked(true);
   if (tty_ && options_.out) {
     terminal::clear_status_line(options_.out);
     std::fputs((line_locked(now()) + "\n").c_str(), options_.out);

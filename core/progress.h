@@ -50,6 +50,7 @@ class Progress {
   bool tty_;
   double start_;
   double last_draw_ = -1e9;
+  int64_t drawn_done_ = -1;  // the count the last plain line showed
   int64_t done_ = 0;
   std::string status_;
   bool finished_ = false;

@@ -19,6 +19,11 @@ struct Batch {
   torch::Tensor semantic_channels;  // uint8 [B,K,H,W], or undefined
   torch::Tensor semantic_scores;    // float32 [B,K,H,W]; undefined when all scores are 1
   torch::Tensor indices;            // int64 [B] catalog index of each sample
+  // Random erasing of uint8 batches happens after normalisation, so the
+  // loader hands the boxes over: int32 [B,4] x, y, width, height (width 0:
+  // none); apply_erasing() does it. Undefined otherwise (float batches come
+  // erased already).
+  torch::Tensor erase;
   int64_t epoch = 0;
   int64_t position = 0;  // batch position within the epoch (what resume needs)
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }

@@ -5,6 +5,8 @@
 #include "core/error.h"
 #include "data/image_header.h"
 
+#include <stdexcept>
+
 namespace scenery::data {
 
 void add_data_options(Config& c) {
@@ -32,6 +34,19 @@ void add_data_options(Config& c) {
   c.add<int64_t>("data.max_image_pixels", kDefaultMaxImagePixels,
                  "refuse images whose header declares more pixels (decompression bombs; "
                  "Pillow's limit by default), 0 = no limit");
+  // Augmentations (training only), off or torchvision's defaults, so the
+  // official recipes stay exact; each follows its torchvision transform.
+  c.add<std::string>("data.crop_scale", "0.08,1",
+                     "RandomResizedCrop: area fraction range 'lo,hi' (fractions like 3/4 allowed)");
+  c.add<std::string>("data.crop_ratio", "3/4,4/3", "RandomResizedCrop: aspect ratio range 'lo,hi'");
+  c.add<double>("data.brightness", 0, "ColorJitter brightness (factor in [1-x, 1+x]); 0 = off");
+  c.add<double>("data.contrast", 0, "ColorJitter contrast; 0 = off");
+  c.add<double>("data.saturation", 0, "ColorJitter saturation; 0 = off");
+  c.add<double>("data.hue", 0, "ColorJitter hue (shift in [-x, x], x <= 0.5); 0 = off");
+  c.add<double>("data.random_erasing", 0,
+                "RandomErasing probability (after normalisation, value 0); 0 = off");
+  c.add<std::string>("data.erasing_scale", "0.02,0.33", "RandomErasing area fraction range");
+  c.add<std::string>("data.erasing_ratio", "0.3,3.3", "RandomErasing aspect ratio (h/w) range");
   c.add<int>("data.image_size", 224, "crop size fed to the network");
   c.add<int>("data.resize", 256, "eval: shorter side resized to this before the centre crop");
 }
@@ -42,6 +57,37 @@ int64_t max_image_pixels_from_config(const Config& c) {
     throw ConfigError(fmt::format(
         "data.max_image_pixels: expected 0 (no limit) or a positive pixel count, got {}", v));
   return v;
+}
+
+std::pair<double, double> range_from_config(const Config& c, const std::string& key, double lo,
+                                            double hi) {
+  const auto text = c.get<std::string>(key);
+  auto number = [&](std::string part) {
+    const auto slash = part.find('/');
+    try {
+      size_t used = 0;
+      if (slash == std::string::npos) {
+        const double v = std::stod(part, &used);
+        if (used != part.size()) throw std::invalid_argument(part);
+        return v;
+      }
+      size_t u1 = 0, u2 = 0;
+      const std::string num = part.substr(0, slash), den = part.substr(slash + 1);
+      const double v = std::stod(num, &u1) / std::stod(den, &u2);
+      if (u1 != num.size() || u2 != den.size()) throw std::invalid_argument(part);
+      return v;
+    } catch (const std::exception&) {
+      throw ConfigError(fmt::format("{}: '{}' is not a number (in '{}')", key, part, text));
+    }
+  };
+  const auto comma = text.find(',');
+  if (comma == std::string::npos || text.find(',', comma + 1) != std::string::npos)
+    throw ConfigError(fmt::format("{}: expected 'lo,hi', got '{}'", key, text));
+  const double a = number(text.substr(0, comma)), b = number(text.substr(comma + 1));
+  if (!(a <= b) || a < lo || b > hi)
+    throw ConfigError(
+        fmt::format("{}: expected {} <= lo <= hi <= {}, got '{}'", key, lo, hi, text));
+  return {a, b};
 }
 
 }  // namespace scenery::data

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 #include <vector>
 
 #include "core/config.h"
@@ -41,6 +42,25 @@ LoaderOptions loader_options_from_config(const Config& c, bool train) {
   if (c.has("data.max_image_pixels")) o.max_image_pixels = max_image_pixels_from_config(c);
   const int image_size = get_int("data.image_size", 224);
   o.train.crop.size = image_size;
+  if (train && c.has("data.crop_scale")) {
+    std::tie(o.train.crop.scale_min, o.train.crop.scale_max) =
+        range_from_config(c, "data.crop_scale", 1e-6, 1.0);
+    std::tie(o.train.crop.ratio_min, o.train.crop.ratio_max) =
+        range_from_config(c, "data.crop_ratio", 1e-3, 1e3);
+    auto jitter = [&](const char* key, double max) {
+      const double v = c.get<double>(key);
+      if (v < 0 || v > max)
+        throw ConfigError(fmt::format("{}: expected 0..{}, got {}", key, max, v));
+      return v;
+    };
+    o.train.jitter = {jitter("data.brightness", 1e3), jitter("data.contrast", 1e3),
+                      jitter("data.saturation", 1e3), jitter("data.hue", 0.5)};
+    o.train.erasing.probability = jitter("data.random_erasing", 1.0);
+    std::tie(o.train.erasing.scale_min, o.train.erasing.scale_max) =
+        range_from_config(c, "data.erasing_scale", 1e-6, 1.0);
+    std::tie(o.train.erasing.ratio_min, o.train.erasing.ratio_max) =
+        range_from_config(c, "data.erasing_ratio", 1e-3, 1e3);
+  }
   o.eval.crop = image_size;
   o.eval.resize = get_int("data.resize", 256);
   o.mode = train ? LoaderMode::kTrain : LoaderMode::kEval;
@@ -62,6 +82,8 @@ struct Slots {
   int64_t* mask_ptr = nullptr;
   uint8_t* sem_channel_ptr = nullptr;
   float* sem_score_ptr = nullptr;
+  torch::Tensor erase;  // int32 [B,4] random-erasing boxes, for uint8 batches only
+  int32_t* erase_ptr = nullptr;
   size_t image_stride = 0, mask_stride = 0, sem_stride = 0;  // elements per sample
 };
 
@@ -89,7 +111,8 @@ struct Loader::Worker {
     if (n == o.batch_size) {
       for (const Slots& s : pool)
         if (unshared(s.images) && unshared(s.labels) && unshared(s.masks) &&
-            unshared(s.sem_channels) && unshared(s.sem_scores) && unshared(s.indices))
+            unshared(s.sem_channels) && unshared(s.sem_scores) && unshared(s.indices) &&
+            unshared(s.erase))
           return s;
     }
     Slots s = allocate(n);
@@ -134,6 +157,10 @@ struct Loader::Worker {
     }
     s.labels = torch::empty({n}, torch::kInt64);
     s.indices = torch::empty({n}, torch::kInt64);
+    if (o.uint8_images && o.mode == LoaderMode::kTrain && o.train.erasing.probability > 0) {
+      s.erase = torch::zeros({n, 4}, torch::kInt32);
+      s.erase_ptr = s.erase.data_ptr<int32_t>();
+    }
     return s;
   }
 
@@ -208,8 +235,7 @@ struct Loader::Worker {
     bool collated = false;
     if (o.mode == LoaderMode::kTrain) {
       const cv::Mat region = decoded.region(g.box.rect());
-      const bool jitter =
-          g.jitter.brightness != 1 || g.jitter.contrast != 1 || g.jitter.saturation != 1;
+      const bool jitter = !g.jitter.identity();
       if (!jitter && !o.uint8_images) {
         // Resampled rows are normalised straight into the batch (same bits
         // as resize, then normalize_into; the flip reverses the taps).
@@ -252,6 +278,12 @@ struct Loader::Worker {
         collate(crops[c], c, false, false);
     }
     if (o.mode != LoaderMode::kTenCrop && !collated) collate(image, 0, o.channels_last, mirror);
+    if (o.mode == LoaderMode::kTrain && s.erase_ptr) {
+      int32_t* box = s.erase_ptr + 4 * k;  // erased by the consumer, after normalising
+      box[0] = g.erase.x, box[1] = g.erase.y, box[2] = g.erase.width, box[3] = g.erase.height;
+    } else if (o.mode == LoaderMode::kTrain && g.erase.width > 0) {
+      erase_normalized(s.image_ptr + k * s.image_stride, S, g.erase, o.channels_last);
+    }
     if (o.load_masks) {
       int64_t* dst = s.mask_ptr + k * s.mask_stride;
       for (int y = 0; y < S; ++y) {
@@ -431,6 +463,7 @@ void Loader::produce(int64_t epoch, int64_t first_batch) {
         b.semantic_channels = s.sem_channels;
         b.semantic_scores = s.sem_scores;
         b.indices = s.indices;
+        b.erase = s.erase;
       } else {  // the batch shrinks: keep the readable samples, in order
         const auto keep = torch::tensor(good, torch::kInt64);
         auto pick = [&](const torch::Tensor& t) {
@@ -446,6 +479,7 @@ void Loader::produce(int64_t epoch, int64_t first_batch) {
         b.semantic_channels = pick(s.sem_channels);
         b.semantic_scores = pick(s.sem_scores);
         b.indices = pick(s.indices);
+        b.erase = pick(s.erase);
       }
       Item item;
       item.batch = std::move(b);

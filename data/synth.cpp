@@ -104,8 +104,13 @@ class Writer {
     for (const auto& d : dirs)
       fs::create_directories(d);
     std::vector<synth::SceneSpec> scenes;
+    const size_t family = static_cast<size_t>(std::max(1, o_.difficulty.family_size));
     for (size_t c = 0; c < indoor.size(); ++c) {
-      scenes.push_back(synth::make_scene(o_.seed, static_cast<int>(c), indoor[c]));
+      // A family shares its first class's background, indoor or outdoor
+      // (families that share their semantics: the first class's of all).
+      const size_t leader = o_.difficulty.families_share_semantics ? 0 : c / family * family;
+      scenes.push_back(
+          synth::make_scene(o_.seed, static_cast<int>(c), indoor[leader], o_.difficulty));
     }
     const std::vector<int> jpeg = {cv::IMWRITE_JPEG_QUALITY, 90};
     // Fast deflate: the noisy score maps barely compress at higher levels anyway.
@@ -113,7 +118,8 @@ class Writer {
     tbb::parallel_for(size_t{0}, jobs_.size(), [&](size_t i) {
       const Job& j = jobs_[i];
       std::mt19937_64 rng(j.seed);
-      const synth::RenderedScene r = synth::render_scene(scenes[j.label], rng, j.width, j.height);
+      const synth::RenderedScene r =
+          synth::render_scene(scenes[j.label], rng, j.width, j.height, o_.difficulty);
       write_image(j.image, r.bgr, j.image_width, j.image_height, jpeg);
       if (!j.large.empty()) write_image(j.large, r.bgr, 0, 0, jpeg);
       if (!j.mask.empty()) write_image(j.mask, r.mask, 0, 0, png);
@@ -212,11 +218,14 @@ ChosenPlaces choose_places(Writer& w) {
   return c;
 }
 
+int eval_count(const SynthOptions& o) {
+  return o.eval_per_class > 0 ? o.eval_per_class : synth_eval_per_class(o.per_class);
+}
+
 SynthResult write_places365(const SynthOptions& o, bool easy) {
   Writer w(o);
   auto [paths, names, indoor] = choose_places(w);
-  const int n = static_cast<int>(paths.size()), k = o.per_class,
-            v = synth_eval_per_class(o.per_class);
+  const int n = static_cast<int>(paths.size()), k = o.per_class, v = eval_count(o);
   SynthResult result;
   result.class_names = names;
   if (easy) {
@@ -295,8 +304,7 @@ SynthResult write_places205(const SynthOptions& o) {
   Writer w(o);
   auto [paths, names, indoor] = choose_places(w);
   std::vector<std::string> cats;
-  const int n = static_cast<int>(paths.size()), k = o.per_class,
-            v = synth_eval_per_class(o.per_class);
+  const int n = static_cast<int>(paths.size()), k = o.per_class, v = eval_count(o);
   for (int c = 0; c < n; ++c)
     cats.push_back(fmt::format("{} {}", paths[c], c));
   w.text("categoryIndex_places205.csv", join_lines(cats, true));
@@ -369,7 +377,7 @@ SynthResult write_mit67(const SynthOptions& o) {
   std::vector<std::string> names;
   for (size_t i : idx)
     names.push_back(all[i]);
-  const int n = static_cast<int>(names.size()), v = synth_eval_per_class(o.per_class);
+  const int n = static_cast<int>(names.size()), v = eval_count(o);
   std::vector<std::string> train, test;
   std::mt19937_64 rng(mix_seed(o.seed, kFiles));
   uint64_t index = 0;
@@ -419,8 +427,7 @@ SynthResult write_ade20k(const SynthOptions& o) {
   std::vector<bool> indoor;
   for (size_t i : idx)
     names.push_back(all[i]), indoor.push_back(looks_indoor(all[i]));
-  const int n = static_cast<int>(names.size()), k = o.per_class,
-            v = synth_eval_per_class(o.per_class);
+  const int n = static_cast<int>(names.size()), k = o.per_class, v = eval_count(o);
 
   std::vector<std::string> rows = {"Idx,Ratio,Train,Val,Stuff,Name"};
   const auto& objects = synth::ade_objects();
@@ -478,6 +485,34 @@ const std::vector<std::string>& synth_layouts() {
   return layouts;
 }
 
+SynthDifficulty synth_difficulty(const std::string& name) {
+  SynthDifficulty d;  // easy
+  d.name = name;
+  if (name == "easy") return d;
+  if (name == "medium") {
+    d.family_size = 2;
+    d.colour_variation = 0.25, d.texture_variation = 0.2;
+    d.scale_variation = 0.3, d.position_jitter = 0.1;
+    d.distractor_probability = 0.6, d.max_distractors = 2;
+    d.distractor_size_min = 0.06, d.distractor_size_max = 0.18;
+    d.illumination = 0.25, d.colour_cast = 20, d.shading = 0.25, d.noise_scale = 1.5;
+    return d;
+  }
+  if (name == "hard") {
+    d.family_size = 3;
+    d.look_alike_objects = true;
+    d.families_share_semantics = true;
+    d.colour_variation = 0.3, d.texture_variation = 0.1;
+    d.scale_variation = 0.35, d.position_jitter = 0.12;
+    d.distractor_probability = 0.8, d.max_distractors = 3;
+    d.distractor_size_min = 0.06, d.distractor_size_max = 0.2;
+    d.illumination = 0.3, d.colour_cast = 25, d.shading = 0.3, d.noise_scale = 2;
+    return d;
+  }
+  throw UsageError(
+      fmt::format("unknown difficulty '{}'; valid difficulties: easy, medium, hard", name));
+}
+
 int synth_eval_per_class(int per_class) {
   return std::max(1, per_class / 4);
 }
@@ -491,6 +526,9 @@ SynthResult write_synthetic_dataset(const SynthOptions& o) {
   if (o.out.empty()) throw UsageError("--out is required: the folder to write the dataset into");
   if (o.per_class < 1)
     throw UsageError(fmt::format("--per-class {} out of range: expected >= 1", o.per_class));
+  if (o.eval_per_class < 0)
+    throw UsageError(fmt::format("--eval-per-class {} out of range: expected >= 1 (0 = default)",
+                                 o.eval_per_class));
   if (o.size < 16 || o.size > 4096)
     throw UsageError(fmt::format("--size {} out of range: expected 16..4096", o.size));
   if (o.large && o.layout != "places365")

@@ -50,6 +50,44 @@ struct Appearance {
   double period = 8, amplitude = 30, noise = 8;
 };
 
+// A random look: colour from HSV, a pattern, its period and amplitude, noise.
+Appearance random_appearance(std::mt19937_64& rng) {
+  Appearance a;
+  const double hue = uniform(rng, 0, 6), sat = uniform(rng, 0.3, 0.9), val = uniform(rng, 70, 230);
+  const int sector = static_cast<int>(hue) % 6;
+  const double f = hue - std::floor(hue);
+  const double p = val * (1 - sat), q = val * (1 - sat * f), r = val * (1 - sat * (1 - f));
+  std::array<double, 3> rgb;
+  switch (sector) {
+    case 0:
+      rgb = {val, r, p};
+      break;
+    case 1:
+      rgb = {q, val, p};
+      break;
+    case 2:
+      rgb = {p, val, r};
+      break;
+    case 3:
+      rgb = {p, q, val};
+      break;
+    case 4:
+      rgb = {r, p, val};
+      break;
+    default:
+      rgb = {val, p, q};
+      break;
+  }
+  a.base = {rgb[2], rgb[1], rgb[0]};
+  for (auto& d : a.dir)
+    d = uniform(rng, -1, 1);
+  a.pattern = static_cast<int>(uniform_index(rng, 6));
+  a.period = uniform(rng, 5, 20);
+  a.amplitude = uniform(rng, 15, 45);
+  a.noise = uniform(rng, 4, 12);
+  return a;
+}
+
 // Fixed per object class (independent of the dataset seed) so that an object
 // looks the same in every synthetic dataset.
 const std::array<Appearance, kObjectClasses + 1>& appearances() {
@@ -57,40 +95,7 @@ const std::array<Appearance, kObjectClasses + 1>& appearances() {
     std::array<Appearance, kObjectClasses + 1> t{};
     for (int id = 0; id <= kObjectClasses; ++id) {
       std::mt19937_64 rng(mix_seed(0xADE20C, static_cast<uint64_t>(id)));
-      Appearance& a = t[id];
-      const double hue = uniform(rng, 0, 6), sat = uniform(rng, 0.3, 0.9),
-                   val = uniform(rng, 70, 230);
-      const int sector = static_cast<int>(hue) % 6;
-      const double f = hue - std::floor(hue);
-      const double p = val * (1 - sat), q = val * (1 - sat * f), r = val * (1 - sat * (1 - f));
-      std::array<double, 3> rgb;
-      switch (sector) {
-        case 0:
-          rgb = {val, r, p};
-          break;
-        case 1:
-          rgb = {q, val, p};
-          break;
-        case 2:
-          rgb = {p, val, r};
-          break;
-        case 3:
-          rgb = {p, q, val};
-          break;
-        case 4:
-          rgb = {r, p, val};
-          break;
-        default:
-          rgb = {val, p, q};
-          break;
-      }
-      a.base = {rgb[2], rgb[1], rgb[0]};
-      for (auto& d : a.dir)
-        d = uniform(rng, -1, 1);
-      a.pattern = static_cast<int>(uniform_index(rng, 6));
-      a.period = uniform(rng, 5, 20);
-      a.amplitude = uniform(rng, 15, 45);
-      a.noise = uniform(rng, 4, 12);
+      t[id] = random_appearance(rng);
     }
     // Unlabelled outlines: dark and plain.
     t[0].base = {40, 40, 40};
@@ -100,6 +105,35 @@ const std::array<Appearance, kObjectClasses + 1>& appearances() {
     return t;
   }();
   return table;
+}
+
+// Hard scenes: the three classes of a look-alike group 3g+1..3g+3 share the
+// first one's palette and pattern; only the texture period differs, by 25 %
+// per member (a cue that per-image texture variation and noise blur).
+const std::array<Appearance, kObjectClasses + 1>& look_alike_appearances() {
+  static const auto table = [] {
+    std::array<Appearance, kObjectClasses + 1> t = appearances();
+    for (int id = 1; id <= kObjectClasses; ++id) {
+      const int leader = (id - 1) / 3 * 3 + 1;
+      t[id] = appearances()[leader];
+      t[id].period *= 1.0 + 0.25 * ((id - 1) % 3);
+    }
+    return t;
+  }();
+  return table;
+}
+
+// Look-alike groups usable as objects: none of their ids is a background.
+std::vector<int> object_groups() {
+  std::vector<int> groups;
+  for (int g = 0; g < kObjectClasses / 3; ++g) {
+    bool stuff = false;
+    for (const auto* list : {&kIndoorTop, &kIndoorBottom, &kOutdoorTop, &kOutdoorBottom})
+      for (int id : *list)
+        stuff = stuff || (id - 1) / 3 == g;
+    if (!stuff) groups.push_back(g);
+  }
+  return groups;
 }
 
 double pattern_value(int pattern, double x, double y, double period) {
@@ -150,6 +184,62 @@ void draw_object(cv::Mat& mask, const ObjectSpec& o, int width, int height, int 
   cv::polylines(mask, std::vector<std::vector<cv::Point>>{poly}, true, none, outline, cv::LINE_8);
 }
 
+// Larger objects first, so the small ones stay visible on top.
+void sort_by_area(std::vector<ObjectSpec>& objects) {
+  std::stable_sort(objects.begin(), objects.end(),
+                   [](const ObjectSpec& a, const ObjectSpec& b) { return a.w * a.h > b.w * b.h; });
+}
+
+// A class of a family: background and object layout come from the family's
+// stream, so members differ only in which object classes fill the layout.
+SceneSpec make_family_scene(uint64_t seed, int scene_class, bool indoor, const SynthDifficulty& d) {
+  const int size = std::max(1, d.family_size);
+  const int family = scene_class / size, member = scene_class % size;
+  // Families sharing their semantics draw everything from one stream but the
+  // look of their stuff.
+  const uint64_t stream = d.families_share_semantics ? 0 : static_cast<uint64_t>(family) + 1;
+  std::mt19937_64 rng(mix_seed(seed, 0xFA3111E, stream));
+  SceneSpec s;
+  if (d.families_share_semantics)
+    s.stuff_palette = mix_seed(seed, 0x57AFF, static_cast<uint64_t>(family) + 1);
+  s.top = pick(rng, indoor ? kIndoorTop : kOutdoorTop);
+  s.bottom = pick(rng, indoor ? kIndoorBottom : kOutdoorBottom);
+  s.horizon = uniform(rng, 0.35, 0.7);
+  s.look_alike = d.look_alike_objects;
+  s.distractors = indoor ? kIndoorThings : kOutdoorThings;
+  const int count = 2 + static_cast<int>(uniform_index(rng, 2));
+  for (int i = 0; i < count; ++i) {
+    ObjectSpec o;
+    o.shape = static_cast<int>(uniform_index(rng, 3));
+    o.w = uniform(rng, 0.2, 0.45);
+    o.h = uniform(rng, 0.2, 0.45);
+    o.cx = uniform(rng, 0.2, 0.8);
+    o.cy = std::clamp(s.horizon + uniform(rng, -0.25, 0.25), 0.2, 0.8);
+    o.presence = uniform(rng, 0.85, 1.0);
+    s.objects.push_back(o);
+  }
+  if (d.look_alike_objects) {
+    // Object i of member m is the m-th class of the family's i-th group.
+    std::vector<int> groups = object_groups();
+    for (auto& o : s.objects) {
+      const size_t k = uniform_index(rng, groups.size());
+      o.object = groups[k] * 3 + 1 + member % 3;
+      groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+  } else {
+    // Each member fills the layout with its own object classes, drawn without
+    // replacement from the family's shuffled pool so members never share one.
+    std::vector<int> pool = indoor ? kIndoorThings : kOutdoorThings;
+    for (size_t i = pool.size(); i > 1; --i)
+      std::swap(pool[i - 1], pool[uniform_index(rng, i)]);
+    for (size_t i = 0; i < s.objects.size(); ++i)
+      s.objects[i].object =
+          pool[(static_cast<size_t>(member) * s.objects.size() + i) % pool.size()];
+  }
+  sort_by_area(s.objects);
+  return s;
+}
+
 }  // namespace
 
 uint64_t mix_seed(uint64_t a, uint64_t b, uint64_t c) {
@@ -171,7 +261,9 @@ uint64_t uniform_index(std::mt19937_64& rng, uint64_t n) {
   return n == 0 ? 0 : rng() % n;
 }
 
-SceneSpec make_scene(uint64_t seed, int scene_class, bool indoor) {
+SceneSpec make_scene(uint64_t seed, int scene_class, bool indoor, const SynthDifficulty& d) {
+  if (d.family_size > 1 || d.look_alike_objects)
+    return make_family_scene(seed, scene_class, indoor, d);
   std::mt19937_64 rng(mix_seed(seed, 0x5CE4E, static_cast<uint64_t>(scene_class)));
   SceneSpec s;
   s.top = pick(rng, indoor ? kIndoorTop : kOutdoorTop);
@@ -192,13 +284,12 @@ SceneSpec make_scene(uint64_t seed, int scene_class, bool indoor) {
     o.presence = uniform(rng, 0.8, 1.0);
     s.objects.push_back(o);
   }
-  // Larger objects first, so the small ones stay visible on top.
-  std::stable_sort(s.objects.begin(), s.objects.end(),
-                   [](const ObjectSpec& a, const ObjectSpec& b) { return a.w * a.h > b.w * b.h; });
+  sort_by_area(s.objects);
   return s;
 }
 
-RenderedScene render_scene(const SceneSpec& scene, std::mt19937_64& rng, int width, int height) {
+RenderedScene render_scene(const SceneSpec& scene, std::mt19937_64& rng, int width, int height,
+                           const SynthDifficulty& d) {
   RenderedScene out;
   out.mask = cv::Mat(height, width, CV_8UC1);
   // Geometry: every draw from `rng` happens here, before any per-pixel work.
@@ -206,25 +297,58 @@ RenderedScene render_scene(const SceneSpec& scene, std::mt19937_64& rng, int wid
   const double wave_amp = uniform(rng, 0, 0.03), wave_freq = uniform(rng, 0.5, 3),
                wave_phase = uniform(rng, 0, 2 * kPi);
   std::vector<ObjectSpec> drawn;
+  const double jitter = d.position_jitter, scale = d.scale_variation;
   for (ObjectSpec o : scene.objects) {
     if (uniform01(rng) >= o.presence) continue;
-    o.cx += uniform(rng, -0.07, 0.07);
-    o.cy += uniform(rng, -0.07, 0.07);
-    o.w *= uniform(rng, 0.8, 1.2);
-    o.h *= uniform(rng, 0.8, 1.2);
+    o.cx += uniform(rng, -jitter, jitter);
+    o.cy += uniform(rng, -jitter, jitter);
+    o.w *= uniform(rng, 1 - scale, 1 + scale);
+    o.h *= uniform(rng, 1 - scale, 1 + scale);
     drawn.push_back(o);
   }
-  if (uniform01(rng) < 0.25) {  // a distractor from anywhere, small
-    ObjectSpec o;
-    o.object = 1 + static_cast<int>(uniform_index(rng, kObjectClasses));
-    o.shape = static_cast<int>(uniform_index(rng, 3));
-    o.cx = uniform(rng, 0.1, 0.9), o.cy = uniform(rng, 0.1, 0.9);
-    o.w = uniform(rng, 0.05, 0.12), o.h = uniform(rng, 0.05, 0.12);
-    drawn.push_back(o);
+  if (uniform01(rng) < d.distractor_probability) {  // clutter over the scene's objects
+    const int n = 1 + static_cast<int>(uniform_index(
+                          rng, static_cast<uint64_t>(std::max(1, d.max_distractors))));
+    for (int i = 0; i < n; ++i) {
+      ObjectSpec o;
+      o.object = scene.distractors.empty()
+                     ? 1 + static_cast<int>(uniform_index(rng, kObjectClasses))
+                     : pick(rng, scene.distractors);
+      o.shape = static_cast<int>(uniform_index(rng, 3));
+      o.cx = uniform(rng, 0.1, 0.9), o.cy = uniform(rng, 0.1, 0.9);
+      o.w = uniform(rng, d.distractor_size_min, d.distractor_size_max);
+      o.h = uniform(rng, d.distractor_size_min, d.distractor_size_max);
+      drawn.push_back(o);
+    }
   }
-  const double brightness = uniform(rng, 0.85, 1.15);
-  const std::array<double, 3> shift = {uniform(rng, -10, 10), uniform(rng, -10, 10),
-                                       uniform(rng, -10, 10)};
+  const double brightness = uniform(rng, 1 - d.illumination, 1 + d.illumination);
+  const double cast = d.colour_cast;
+  const std::array<double, 3> shift = {uniform(rng, -cast, cast), uniform(rng, -cast, cast),
+                                       uniform(rng, -cast, cast)};
+  // A light gradient: gain 1 + shading_strength * (projection on a random direction).
+  double shade_x = 0, shade_y = 0;
+  if (d.shading > 0) {
+    const double angle = uniform(rng, 0, 2 * kPi), strength = uniform(rng, 0, d.shading);
+    shade_x = strength * std::cos(angle), shade_y = strength * std::sin(angle);
+  }
+  // This image's look of every object class (colour gains, texture scale).
+  std::array<Appearance, kObjectClasses + 1> look =
+      scene.look_alike ? look_alike_appearances() : appearances();
+  if (scene.stuff_palette != 0) {
+    std::mt19937_64 palette(scene.stuff_palette);
+    look[scene.top] = random_appearance(palette);
+    look[scene.bottom] = random_appearance(palette);
+  }
+  if (d.colour_variation > 0 || d.texture_variation > 0) {
+    std::mt19937_64 looks(rng());
+    const double cv = d.colour_variation, tv = d.texture_variation;
+    for (int id = 1; id <= kObjectClasses; ++id) {
+      for (auto& b : look[id].base)
+        b *= uniform(looks, 1 - cv, 1 + cv);
+      look[id].period *= uniform(looks, 1 - tv, 1 + tv);
+      look[id].amplitude *= uniform(looks, 1 - tv, 1 + tv);
+    }
+  }
   FastNoise noise{rng() | 1};
 
   std::vector<double> boundary(width);
@@ -243,18 +367,20 @@ RenderedScene render_scene(const SceneSpec& scene, std::mt19937_64& rng, int wid
 
   // Texture periods scale with the image, so a 512 px original and its 256 px
   // version show the same pattern.
-  const double scale = std::min(width, height) / 256.0;
-  const auto& look = appearances();
+  const double texture_scale = std::min(width, height) / 256.0;
   out.bgr = cv::Mat(height, width, CV_8UC3);
   for (int y = 0; y < height; ++y) {
     const uint8_t* m = out.mask.ptr<uint8_t>(y);
     cv::Vec3b* px = out.bgr.ptr<cv::Vec3b>(y);
+    const double row_light = brightness * (1 + shade_y * (2.0 * y / height - 1));
     for (int x = 0; x < width; ++x) {
       const Appearance& a = look[m[x]];
-      const double f = pattern_value(a.pattern, x / scale, y / scale, a.period) * a.amplitude;
+      const double f =
+          pattern_value(a.pattern, x / texture_scale, y / texture_scale, a.period) * a.amplitude;
+      const double light = row_light * (1 + shade_x * (2.0 * x / width - 1));
       for (int c = 0; c < 3; ++c) {
         const double v =
-            (a.base[c] + f * a.dir[c]) * brightness + shift[c] + a.noise * noise.next();
+            (a.base[c] + f * a.dir[c]) * light + shift[c] + a.noise * d.noise_scale * noise.next();
         px[x][c] = cv::saturate_cast<uint8_t>(v);
       }
     }

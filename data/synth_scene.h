@@ -1,6 +1,7 @@
 // Learnable synthetic scenes. A scene class is defined by its background
 // ("stuff" above and below a horizon) and a fixed set of 2-4 object classes,
-// each with a preferred shape, position and size; every image jitters them.
+// each with a preferred shape, position and size; every image jitters them
+// (how much, and how alike classes are: SynthDifficulty in data/synth.h).
 // Each object class has its own colour and texture pattern, so a CNN can
 // learn scenes from RGB, a parsing net can learn the masks (the mask is the
 // drawn shapes, ADE20K ids 1..150, outlines 0 = unlabelled) and the semantic
@@ -16,6 +17,8 @@
 #include <cstdint>
 #include <random>
 #include <vector>
+
+#include "data/synth.h"
 
 namespace scenery::data::synth {
 
@@ -39,11 +42,16 @@ struct SceneSpec {
   int bottom = 4;        // stuff below (floor, grass, road, ...)
   double horizon = 0.5;  // relative height of the boundary
   std::vector<ObjectSpec> objects;
+  std::vector<int> distractors;  // ids clutter is drawn from; empty: any of 1..150
+  bool look_alike = false;       // objects drawn with their look-alike group's appearance
+  uint64_t stuff_palette = 0;    // non-zero: top and bottom look as drawn from this seed
 };
 
 // The definition of scene class `scene_class` for a dataset seed; `indoor`
-// picks indoor or outdoor stuff and objects.
-SceneSpec make_scene(uint64_t seed, int scene_class, bool indoor);
+// picks indoor or outdoor stuff and objects (with families, pass the same
+// value for every class of a family: they share the background).
+SceneSpec make_scene(uint64_t seed, int scene_class, bool indoor,
+                     const SynthDifficulty& difficulty = {});
 
 struct RenderedScene {
   cv::Mat bgr;   // CV_8UC3, for cv::imwrite
@@ -52,7 +60,8 @@ struct RenderedScene {
 
 // Draws one image of `scene` at width x height. All geometry is drawn first,
 // in relative coordinates, so the same rng gives the same layout at any size.
-RenderedScene render_scene(const SceneSpec& scene, std::mt19937_64& rng, int width, int height);
+RenderedScene render_scene(const SceneSpec& scene, std::mt19937_64& rng, int width, int height,
+                           const SynthDifficulty& difficulty = {});
 
 // Precomputed top-3 semantic maps derived from a true mask: noisy runner-up
 // classes and scores. Pixel channels are in file order R, G, B = rank 1, 2, 3

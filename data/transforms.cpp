@@ -48,29 +48,193 @@ CropBox random_resized_crop_box(cv::Size image, const RandomResizedCropParams& p
 
 JitterFactors sample_jitter(const ColorJitterParams& p, Rng& rng) {
   JitterFactors f;
+  for (int i = 3; i > 0; --i)  // a uniform permutation (Fisher-Yates)
+    std::swap(f.order[i], f.order[rng.randint(0, i)]);
   auto draw = [&](double x) { return x > 0 ? rng.uniform(std::max(0.0, 1.0 - x), 1.0 + x) : 1.0; };
   f.brightness = draw(p.brightness);
   f.contrast = draw(p.contrast);
   f.saturation = draw(p.saturation);
+  f.hue = p.hue > 0 ? rng.uniform(-p.hue, p.hue) : 0.0;
   return f;
 }
 
+namespace {
+
+// Pillow's ImagingBlend(degenerate, image, alpha) for one 8-bit value: float
+// arithmetic, truncated; clipped only when extrapolating (alpha outside 0..1).
+inline uint8_t pil_blend(int degenerate, int value, float alpha) {
+  const float v = static_cast<float>(degenerate) + alpha * static_cast<float>(value - degenerate);
+  if (alpha >= 0 && alpha <= 1.0f) return static_cast<uint8_t>(v);
+  if (v <= 0.0f) return 0;
+  if (v >= 255.0f) return 255;
+  return static_cast<uint8_t>(v);
+}
+
+// Pillow's RGB -> "L" (ITU-R 601-2 luma in 16-bit fixed point, rounded).
+inline int pil_luma(const uint8_t* p) {
+  return (p[0] * 19595 + p[1] * 38470 + p[2] * 7471 + 0x8000) >> 16;
+}
+
+// Pillow's rgb2hsv / hsv2rgb (Convert.c), with their float/double mix.
+inline void pil_rgb_to_hsv(const uint8_t* in, uint8_t* out) {
+  const int r = in[0], g = in[1], b = in[2];
+  const int maxc = std::max(r, std::max(g, b)), minc = std::min(r, std::min(g, b));
+  out[2] = static_cast<uint8_t>(maxc);
+  if (minc == maxc) {
+    out[0] = out[1] = 0;
+    return;
+  }
+  const float cr = static_cast<float>(maxc - minc);
+  const float s = cr / static_cast<float>(maxc);
+  const float rc = static_cast<float>(maxc - r) / cr, gc = static_cast<float>(maxc - g) / cr,
+              bc = static_cast<float>(maxc - b) / cr;
+  float h;
+  if (r == maxc)
+    h = bc - gc;
+  else if (g == maxc)
+    h = static_cast<float>(2.0 + rc - bc);
+  else
+    h = static_cast<float>(4.0 + gc - rc);
+  h = static_cast<float>(std::fmod(h / 6.0 + 1.0, 1.0));
+  out[0] = static_cast<uint8_t>(std::clamp(static_cast<int>(h * 255.0), 0, 255));
+  out[1] = static_cast<uint8_t>(std::clamp(static_cast<int>(s * 255.0), 0, 255));
+}
+
+inline void pil_hsv_to_rgb(const uint8_t* in, uint8_t* out) {
+  const int h = in[0], s = in[1], v = in[2];
+  if (s == 0) {
+    out[0] = out[1] = out[2] = static_cast<uint8_t>(v);
+    return;
+  }
+  const int i = static_cast<int>(std::floor(static_cast<float>(h) * 6.0 / 255.0));
+  const float f = static_cast<float>(static_cast<float>(h) * 6.0 / 255.0 - static_cast<float>(i));
+  const float fs = static_cast<float>(static_cast<float>(s) / 255.0);
+  auto channel = [&](double x) {
+    return static_cast<uint8_t>(std::clamp(static_cast<int>(std::round(x)), 0, 255));
+  };
+  const uint8_t p = channel(static_cast<float>(v) * (1.0 - fs));
+  const uint8_t q = channel(static_cast<float>(v) * (1.0 - fs * f));
+  const uint8_t t = channel(static_cast<float>(v) * (1.0 - fs * (1.0 - f)));
+  const uint8_t V = static_cast<uint8_t>(v);
+  switch (i % 6) {
+    case 0:
+      out[0] = V, out[1] = t, out[2] = p;
+      break;
+    case 1:
+      out[0] = q, out[1] = V, out[2] = p;
+      break;
+    case 2:
+      out[0] = p, out[1] = V, out[2] = t;
+      break;
+    case 3:
+      out[0] = p, out[1] = q, out[2] = V;
+      break;
+    case 4:
+      out[0] = t, out[1] = p, out[2] = V;
+      break;
+    default:
+      out[0] = V, out[1] = p, out[2] = q;
+      break;
+  }
+}
+
+template <class F>
+void for_each_pixel(cv::Mat& rgb, F&& f) {
+  for (int y = 0; y < rgb.rows; ++y) {
+    uint8_t* row = rgb.ptr<uint8_t>(y);
+    for (int x = 0; x < rgb.cols; ++x)
+      f(row + 3 * x);
+  }
+}
+
+void adjust_brightness(cv::Mat& rgb, float factor) {  // blend with black
+  for_each_pixel(rgb, [&](uint8_t* p) {
+    for (int c = 0; c < 3; ++c)
+      p[c] = pil_blend(0, p[c], factor);
+  });
+}
+
+void adjust_contrast(cv::Mat& rgb, float factor) {  // blend with the mean luma, rounded
+  int64_t sum = 0;
+  for_each_pixel(rgb, [&](uint8_t* p) { sum += pil_luma(p); });
+  const double mean_value = static_cast<double>(sum) / static_cast<double>(rgb.total());
+  const int mean = static_cast<int>(mean_value + 0.5);
+  for_each_pixel(rgb, [&](uint8_t* p) {
+    for (int c = 0; c < 3; ++c)
+      p[c] = pil_blend(mean, p[c], factor);
+  });
+}
+
+void adjust_saturation(cv::Mat& rgb, float factor) {  // blend with the pixel's own luma
+  for_each_pixel(rgb, [&](uint8_t* p) {
+    const int l = pil_luma(p);
+    for (int c = 0; c < 3; ++c)
+      p[c] = pil_blend(l, p[c], factor);
+  });
+}
+
+void adjust_hue(cv::Mat& rgb, double factor) {
+  // numpy's uint8(factor * 255): truncated towards zero, then wrapped.
+  const int shift = ((static_cast<int>(factor * 255) % 256) + 256) % 256;
+  for_each_pixel(rgb, [&](uint8_t* p) {
+    uint8_t hsv[3];
+    pil_rgb_to_hsv(p, hsv);
+    hsv[0] = static_cast<uint8_t>((hsv[0] + shift) & 0xFF);
+    pil_hsv_to_rgb(hsv, p);
+  });
+}
+
+}  // namespace
+
 void apply_jitter(cv::Mat& rgb, const JitterFactors& f) {
-  if (f.brightness != 1.0) rgb.convertTo(rgb, CV_8U, f.brightness);  // saturates at 255
-  if (f.contrast != 1.0) {
-    // torchvision: blend with the mean of the greyscale image.
-    cv::Mat grey;
-    cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
-    const double mean = cv::mean(grey)[0];
-    rgb.convertTo(rgb, CV_8U, f.contrast, (1.0 - f.contrast) * mean);
+  CV_Assert(rgb.type() == CV_8UC3);
+  for (int op : f.order) {
+    // torchvision skips only components that were not asked for; a drawn
+    // factor of exactly 1 is still applied (it is the identity anyway).
+    if (op == 0 && f.brightness != 1.0) adjust_brightness(rgb, static_cast<float>(f.brightness));
+    if (op == 1 && f.contrast != 1.0) adjust_contrast(rgb, static_cast<float>(f.contrast));
+    if (op == 2 && f.saturation != 1.0) adjust_saturation(rgb, static_cast<float>(f.saturation));
+    if (op == 3 && f.hue != 0.0) adjust_hue(rgb, f.hue);
   }
-  if (f.saturation != 1.0) {
-    // torchvision: blend with the greyscale image itself.
-    cv::Mat grey, grey3;
-    cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
-    cv::cvtColor(grey, grey3, cv::COLOR_GRAY2RGB);
-    cv::addWeighted(rgb, f.saturation, grey3, 1.0 - f.saturation, 0.0, rgb);
+}
+
+CropBox random_erasing_box(int size, const RandomErasingParams& p, Rng& rng) {
+  const double area = static_cast<double>(size) * size;
+  const double log_lo = std::log(p.ratio_min), log_hi = std::log(p.ratio_max);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double erase_area = area * rng.uniform(p.scale_min, p.scale_max);
+    const double aspect = std::exp(rng.uniform(log_lo, log_hi));  // h / w
+    const int h = round_half_even(std::sqrt(erase_area * aspect));
+    const int w = round_half_even(std::sqrt(erase_area / aspect));
+    if (!(h < size && w < size)) continue;
+    const int y = static_cast<int>(rng.randint(0, size - h));
+    const int x = static_cast<int>(rng.randint(0, size - w));
+    return {x, y, w, h};
   }
+  return {};
+}
+
+void erase_normalized(float* image, int size, const CropBox& box, bool channels_last) {
+  for (int y = box.y; y < box.y + box.height; ++y) {
+    if (channels_last) {
+      std::fill_n(image + (static_cast<size_t>(y) * size + box.x) * 3, 3 * box.width, 0.0f);
+    } else {
+      for (int c = 0; c < 3; ++c)
+        std::fill_n(image + (static_cast<size_t>(c) * size + y) * size + box.x, box.width, 0.0f);
+    }
+  }
+}
+
+torch::Tensor apply_erasing(torch::Tensor images, const torch::Tensor& boxes) {
+  if (!boxes.defined()) return images;
+  const auto b = boxes.to(torch::kCPU).contiguous();
+  const int32_t* p = b.data_ptr<int32_t>();
+  using torch::indexing::Slice;
+  for (int64_t i = 0; i < b.size(0); ++i, p += 4) {
+    if (p[2] <= 0) continue;
+    images.index({i, Slice(), Slice(p[1], p[1] + p[3]), Slice(p[0], p[0] + p[2])}).zero_();
+  }
+  return images;
 }
 
 TrainGeometry sample_train_geometry(cv::Size image, const TrainTransformParams& p, Rng& rng) {
@@ -78,6 +242,8 @@ TrainGeometry sample_train_geometry(cv::Size image, const TrainTransformParams& 
   g.box = random_resized_crop_box(image, p.crop, rng);
   if (p.flip_probability > 0) g.flip = rng.coin(p.flip_probability);
   if (p.jitter.enabled()) g.jitter = sample_jitter(p.jitter, rng);
+  if (p.erasing.probability > 0 && rng.coin(p.erasing.probability))
+    g.erase = random_erasing_box(p.crop.size, p.erasing, rng);
   return g;
 }
 

@@ -41,32 +41,58 @@ struct RandomResizedCropParams {
 // ratio range. Throws DataError for an empty image.
 CropBox random_resized_crop_box(cv::Size image, const RandomResizedCropParams& p, Rng& rng);
 
-// Colour jitter factors drawn uniformly in [max(0, 1 - x), 1 + x]; 0 disables.
-// Applied in the fixed order brightness, contrast, saturation (torchvision
-// draws a random order; a fixed one keeps it cheap and the stream simple).
+// torchvision.transforms.ColorJitter(brightness, contrast, saturation, hue) on
+// PIL images: factors drawn uniformly in [max(0, 1 - x), 1 + x] (hue in
+// [-hue, hue], hue <= 0.5), applied in a random order (torchvision's
+// randperm(4)); 0 disables a component.
 struct ColorJitterParams {
-  double brightness = 0, contrast = 0, saturation = 0;
-  bool enabled() const { return brightness > 0 || contrast > 0 || saturation > 0; }
+  double brightness = 0, contrast = 0, saturation = 0, hue = 0;
+  bool enabled() const { return brightness > 0 || contrast > 0 || saturation > 0 || hue > 0; }
 };
 struct JitterFactors {
-  double brightness = 1, contrast = 1, saturation = 1;
+  double brightness = 1, contrast = 1, saturation = 1, hue = 0;
+  std::array<int, 4> order{0, 1, 2, 3};  // 0 brightness, 1 contrast, 2 saturation, 3 hue
+  bool identity() const { return brightness == 1 && contrast == 1 && saturation == 1 && hue == 0; }
 };
 JitterFactors sample_jitter(const ColorJitterParams& p, Rng& rng);
-// In place on an 8-bit RGB image, formulas of torchvision.transforms.functional.
+// In place on an 8-bit RGB image, bit for bit what torchvision 0.14's
+// adjust_brightness / adjust_contrast / adjust_saturation / adjust_hue do to a
+// PIL image (Pillow's ImageEnhance blends in float with truncation, its "L"
+// conversion, its 8-bit HSV round trip; tests/data/test_transforms.cpp).
 void apply_jitter(cv::Mat& rgb, const JitterFactors& f);
 
+// torchvision.transforms.RandomErasing on the normalised crop: with
+// `probability`, a rectangle of area fraction in [scale_min, scale_max] and
+// aspect ratio (h/w) log-uniform in [ratio_min, ratio_max] is set to 0 (the
+// mean colour after normalisation), 10 attempts, else nothing is erased.
+struct RandomErasingParams {
+  double probability = 0;  // 0 disables
+  double scale_min = 0.02, scale_max = 0.33;
+  double ratio_min = 0.3, ratio_max = 3.3;
+};
+// The rectangle to erase in a `size` x `size` crop (width 0: none).
+CropBox random_erasing_box(int size, const RandomErasingParams& p, Rng& rng);
+// Zeroes `box` of one normalised [3,S,S] (or HWC) image in place.
+void erase_normalized(float* image, int size, const CropBox& box, bool channels_last);
+// The same on a normalised batch [B,3,S,S] (any device, any memory format)
+// from the loader's int32 [B,4] boxes (Batch::erase); returns `images`.
+torch::Tensor apply_erasing(torch::Tensor images, const torch::Tensor& boxes);
+
 // The whole training augmentation: RandomResizedCrop, then horizontal flip
-// with probability flip_probability, then optional colour jitter.
+// with probability flip_probability, then optional colour jitter, then
+// optional random erasing (torchvision's reference recipe order).
 struct TrainTransformParams {
   RandomResizedCropParams crop;
   double flip_probability = 0.5;  // 0 disables flipping
   ColorJitterParams jitter;
+  RandomErasingParams erasing;  // applied by the loader after normalisation
 };
 // What one sample's random draws decided (drawn in that order from the Rng).
 struct TrainGeometry {
   CropBox box;
   bool flip = false;
   JitterFactors jitter;
+  CropBox erase;  // in output pixels; width 0 = nothing erased
 };
 TrainGeometry sample_train_geometry(cv::Size image, const TrainTransformParams& p, Rng& rng);
 

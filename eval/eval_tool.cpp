@@ -149,6 +149,8 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
       fmt::print("pixel accuracy {:.4f}\nmean IoU {:.4f}\nscore {:.4f}\n",
                  result.meter->pixel_accuracy(), result.meter->mean_iou(),
                  result.meter->challenge_score());
+      fmt::print("mean IoU over the {} classes present {:.4f}\n", result.meter->classes_present(),
+                 result.meter->mean_iou_present());
     }
     if (!submission.empty() && config.get<bool>("eval.zip")) {
       zip_parsing_submission(submission, fs::path(submission).string() + ".zip");

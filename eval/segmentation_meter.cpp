@@ -172,4 +172,28 @@ double SegmentationMeter::mean_iou() const {
   return sum / num_classes_;
 }
 
+int SegmentationMeter::classes_present() const {
+  int n = 0;
+  for (int c = 1; c <= num_classes_; ++c)
+    n += has_truth(c);
+  return n;
+}
+
+double SegmentationMeter::mean_iou_present() const {
+  double sum = 0;
+  int n = 0;
+  for (int c = 1; c <= num_classes_; ++c) {
+    if (!has_truth(c)) continue;
+    sum += iou(c);
+    ++n;
+  }
+  return n == 0 ? 0.0 : sum / n;
+}
+
+bool SegmentationMeter::has_truth(int c) const {
+  for (int p = 0; p < 256; ++p)
+    if (joint(c, p) > 0) return true;
+  return false;
+}
+
 }  // namespace scenery::eval

@@ -39,6 +39,11 @@ class SegmentationMeter {
   double iou(int c) const;                    // 0 when the union is empty
   std::vector<double> per_class_iou() const;  // index 0 = class 1
   double mean_iou() const;
+  // Classes with ground-truth pixels, and the mean IoU over them only: not the
+  // official number (which averages all classes, absent ones as 0), but what
+  // a dataset covering few of the 150 classes can be compared by.
+  int classes_present() const;
+  double mean_iou_present() const;
   double challenge_score() const { return (pixel_accuracy() + mean_iou()) / 2; }
   // Pixels of true class `truth` predicted as `predicted` (both 0..255).
   int64_t joint(int truth, int predicted) const;
@@ -52,6 +57,7 @@ class SegmentationMeter {
   // meter is not to be read and written from two threads at once (use one
   // meter per thread and merge them).
   void flush() const;
+  bool has_truth(int c) const;  // any ground-truth pixel of class c
 
   int num_classes_;
   mutable std::vector<int64_t> hist_;      // 256 x 256: [truth][prediction]

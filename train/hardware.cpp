@@ -69,10 +69,10 @@ torch::Tensor to_device(const torch::Tensor& t, const Hardware& hw) {
 }
 
 torch::Tensor images_to_device(const torch::Tensor& images, const Hardware& hw,
-                               const data::NormalizeParams& normalize) {
+                               const data::NormalizeParams& normalize, const torch::Tensor& erase) {
   if (images.scalar_type() != torch::kUInt8) return to_device(images, hw);
-  return to_device(data::normalize_batch(images.to(hw.device, /*non_blocking=*/true), normalize),
-                   hw);
+  auto normalized = data::normalize_batch(images.to(hw.device, /*non_blocking=*/true), normalize);
+  return to_device(data::apply_erasing(std::move(normalized), erase), hw);
 }
 
 }  // namespace scenery::train

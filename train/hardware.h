@@ -38,8 +38,10 @@ torch::Tensor to_device(const torch::Tensor& t, const Hardware& hw);
 
 // A batch's images ready for the model: uint8 pixels (the trainer's loaders
 // collate those) are moved as bytes and normalised on the device; float
-// images are only moved. Channels-last when asked.
+// images are only moved. Channels-last when asked. `erase` (Batch::erase):
+// the random-erasing boxes of uint8 batches, applied after normalising.
 torch::Tensor images_to_device(const torch::Tensor& images, const Hardware& hw,
-                               const data::NormalizeParams& normalize);
+                               const data::NormalizeParams& normalize,
+                               const torch::Tensor& erase = {});
 
 }  // namespace scenery::train

@@ -441,7 +441,8 @@ TrainResult run_training(const Config& c) {
       models::ModelOutput out;
       {
         AutocastScope autocast(hw);
-        const auto images = images_to_device(batch->images, hw, train_options.normalize);
+        const auto images =
+            images_to_device(batch->images, hw, train_options.normalize, batch->erase);
         out = model.forward(images, train_plan.semantic(*batch, images));
       }
       const auto& target = kind == ModelKind::kParsing ? batch->masks : batch->labels;

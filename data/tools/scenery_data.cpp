@@ -38,8 +38,16 @@ int run_synth(const std::string& program, const std::vector<std::string>& args) 
   config.add<bool>("large", false, "places365: also write data_large/val_large/test_large (512)");
   config.add<bool>("semantic-maps", false,
                    "ade20k: also write noisy_annotations_RGB / noisy_scores_RGB");
+  config.add<std::string>("difficulty", "easy",
+                          "easy (every class its own look), medium or hard (classes share "
+                          "backgrounds and differ in their objects; clutter, light and colour "
+                          "vary): data/synth.h");
+  config.add<int>("eval-per-class", 0,
+                  "val and test images per class (0: a quarter of --per-class)");
   if (auto code = scenery::parse_or_exit(config, args)) return *code;
   data::SynthOptions o;
+  o.difficulty = data::synth_difficulty(config.get<std::string>("difficulty"));
+  o.eval_per_class = config.get<int>("eval-per-class");
   o.layout = config.get<std::string>("layout");
   o.out = config.get<std::string>("out");
   o.classes = config.get<int>("classes");

@@ -1,5 +1,6 @@
 #include "core/progress.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -66,6 +67,31 @@ TEST(Progress, PlainModePrintsPeriodicLinesNotCarriageReturns) {
   EXPECT_GE(lines, 5);
   EXPECT_LE(lines, 7);
   EXPECT_NE(text.find("epoch 1 100% 100/100"), std::string::npos) << text;
+}
+
+// A loop whose last step was just printed (here: the first and only one)
+// ends without printing the same final line again.
+TEST(Progress, PlainModeNeverRepeatsTheFinalLine) {
+  for (int steps : {1, 3}) {
+    CapturedFile out;
+    double t = 0.0;
+    Progress::Options o;
+    o.out = out.file;
+    o.tty = 0;
+    o.plain_interval_s = 10.0;
+    o.clock = [&] { return t; };
+    {
+      Progress p("eval", steps, o);
+      for (int i = 0; i < steps; ++i) {
+        t += 20;  // every step is due a line
+        p.advance();
+      }
+    }
+    const std::string text = out.text();
+    const std::string last = fmt::format("eval 100% {0}/{0}", steps);
+    EXPECT_EQ(text.find(last), text.rfind(last)) << text;
+    EXPECT_NE(text.find(last), std::string::npos) << text;
+  }
 }
 
 TEST(Progress, TerminalModeRedrawsOneLine) {

@@ -458,6 +458,46 @@ TEST(Loader, Uint8ImagesNormaliseToExactlyTheFloatBatches) {
   EXPECT_THROW(normalize_batch(torch::zeros({2, 3, 4, 4}), {}), DataError);  // float input
 }
 
+// Every augmentation on at once: the float batches equal the transform
+// functions applied with each sample's stream, and uint8 batches normalised
+// and erased by the consumer (as the trainer does on a GPU) equal them bitwise.
+TEST(Loader, AugmentationsFollowTheSampleStreamInFloatAndUint8Batches) {
+  Fixture f(12);
+  auto o = small(2);
+  o.train.crop.scale_min = 0.3, o.train.crop.ratio_max = 2.0;
+  o.train.jitter = {0.4, 0.4, 0.4, 0.1};
+  o.train.erasing.probability = 0.7;
+  Loader floats(f.catalog, o);
+  auto u8 = o;
+  u8.uint8_images = true;
+  Loader pixels(f.catalog, u8);
+  floats.start_epoch(2);
+  pixels.start_epoch(2);
+  const auto x = drain(floats), y = drain(pixels);
+  ASSERT_EQ(x.size(), y.size());
+  int64_t erased = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    ASSERT_TRUE(y[i].erase.defined());
+    EXPECT_FALSE(x[i].erase.defined());
+    erased += (y[i].erase.select(1, 2) > 0).sum().item<int64_t>();
+    const auto normalised = apply_erasing(normalize_batch(y[i].images, o.normalize), y[i].erase);
+    EXPECT_TRUE(torch::equal(normalised, x[i].images)) << "batch " << i;
+    for (int64_t k = 0; k < x[i].size(); ++k) {
+      const int64_t index = x[i].indices[k].item<int64_t>();
+      Rng rng = Rng::for_sample(o.seed, 2, static_cast<uint64_t>(index));
+      const cv::Mat image = decode_rgb(f.image(static_cast<int>(index)));
+      const TrainGeometry g = sample_train_geometry(image.size(), o.train, rng);
+      cv::Mat crop = crop_resize(image, g.box, {32, 32});
+      apply_jitter(crop, g.jitter);
+      if (g.flip) crop = hflip(crop);
+      auto expected = to_normalized_tensor(crop, o.normalize);
+      if (g.erase.width > 0) erase_normalized(expected.data_ptr<float>(), 32, g.erase, false);
+      EXPECT_TRUE(torch::equal(x[i].images[k], expected)) << "sample " << index;
+    }
+  }
+  EXPECT_GT(erased, 0);
+}
+
 TEST(Loader, TenCropBatchesHoldTenCropsPerSample) {
   Fixture f(6);
   auto o = small(2);
@@ -490,6 +530,40 @@ TEST(LoaderOptions, ReadFromTheDataSectionOfTheConfig) {
   EXPECT_FALSE(eval.shuffle);
   EXPECT_EQ(eval.eval.resize, 220);
   EXPECT_EQ(eval.eval.crop, 192);
+}
+
+TEST(LoaderOptions, AugmentationOptionsAreReadAndRangesChecked) {
+  Config c("test", "loader options");
+  add_data_options(c);
+  c.parse({"--data.crop_scale=0.25,1", "--data.crop_ratio=2/3,3/2", "--data.brightness=0.4",
+           "--data.hue=0.1", "--data.random_erasing=0.25", "--data.erasing_scale=0.05,0.2"});
+  const auto o = loader_options_from_config(c, true);
+  EXPECT_EQ(o.train.crop.scale_min, 0.25);
+  EXPECT_EQ(o.train.crop.ratio_min, 2.0 / 3.0);
+  EXPECT_EQ(o.train.crop.ratio_max, 1.5);
+  EXPECT_EQ(o.train.jitter.brightness, 0.4);
+  EXPECT_EQ(o.train.jitter.contrast, 0.0);
+  EXPECT_EQ(o.train.jitter.hue, 0.1);
+  EXPECT_EQ(o.train.erasing.probability, 0.25);
+  EXPECT_EQ(o.train.erasing.scale_max, 0.2);
+  EXPECT_EQ(o.train.erasing.ratio_max, 3.3);
+  // The defaults are torchvision's: the official recipes are unchanged.
+  Config d("test", "loader options");
+  add_data_options(d);
+  d.parse({});
+  const auto plain = loader_options_from_config(d, true);
+  EXPECT_EQ(plain.train.crop.scale_min, 0.08);
+  EXPECT_EQ(plain.train.crop.ratio_min, 3.0 / 4.0);
+  EXPECT_EQ(plain.train.crop.ratio_max, 4.0 / 3.0);
+  EXPECT_FALSE(plain.train.jitter.enabled());
+  EXPECT_EQ(plain.train.erasing.probability, 0.0);
+  for (const char* bad : {"--data.crop_scale=0.9,0.2", "--data.crop_scale=0.5", "--data.hue=0.7",
+                          "--data.crop_ratio=a,2"}) {
+    Config b("test", "loader options");
+    add_data_options(b);
+    b.parse({bad});
+    EXPECT_THROW(loader_options_from_config(b, true), ConfigError) << bad;
+  }
 }
 
 TEST(Loader, InconsistentOptionsAreConfigErrors) {

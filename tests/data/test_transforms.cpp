@@ -6,6 +6,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <fmt/core.h>
+
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -215,11 +218,94 @@ TEST(ColorJitter, IdentityFactorsChangeNothingAndBrightnessScales) {
   cv::Mat bright = img.clone();
   apply_jitter(bright, {1.5, 1, 1});
   EXPECT_EQ(bright.at<cv::Vec3b>(0, 0), cv::Vec3b(150, 75, 255));  // saturates
-  ColorJitterParams p{0.4, 0.4, 0.4};
-  Rng rng(5);
-  const auto f = sample_jitter(p, rng);
-  EXPECT_GE(f.brightness, 0.6);
-  EXPECT_LE(f.brightness, 1.4);
+}
+
+// torchvision.ColorJitter's draws: each factor in its range, hue in [-h, h],
+// and the order a uniform permutation of the four operations.
+TEST(ColorJitter, FactorsLieInTheirRangesAndOrdersArePermutationsOfAllFour) {
+  const ColorJitterParams p{0.4, 0.2, 1.5, 0.1};
+  std::set<std::array<int, 4>> orders;
+  for (uint64_t i = 0; i < 2000; ++i) {
+    Rng rng = Rng::for_sample(3, 0, i);
+    const auto f = sample_jitter(p, rng);
+    EXPECT_GE(f.brightness, 0.6);
+    EXPECT_LE(f.brightness, 1.4);
+    EXPECT_GE(f.contrast, 0.8);
+    EXPECT_LE(f.contrast, 1.2);
+    EXPECT_GE(f.saturation, 0.0);  // max(0, 1 - 1.5)
+    EXPECT_LE(f.saturation, 2.5);
+    EXPECT_GE(f.hue, -0.1);
+    EXPECT_LE(f.hue, 0.1);
+    auto sorted = f.order;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, (std::array<int, 4>{0, 1, 2, 3}));
+    orders.insert(f.order);
+  }
+  EXPECT_EQ(orders.size(), 24u);  // every order occurs
+}
+
+// RandomResizedCrop with user ranges: every box drawn (not the fallback)
+// respects the area fraction and aspect ratio asked for, up to rounding.
+TEST(RandomResizedCrop, BoxesRespectTheScaleAndRatioRanges) {
+  RandomResizedCropParams p;
+  p.scale_min = 0.35, p.scale_max = 0.6, p.ratio_min = 0.5, p.ratio_max = 0.8;
+  const cv::Size image(400, 300);
+  for (uint64_t i = 0; i < 500; ++i) {
+    Rng rng = Rng::for_sample(1, 2, i);
+    const CropBox b = random_resized_crop_box(image, p, rng);
+    const double area = static_cast<double>(b.width) * b.height / (400.0 * 300.0);
+    EXPECT_GE(area, 0.35 - 0.01);
+    EXPECT_LE(area, 0.6 + 0.01);
+    const double ratio = static_cast<double>(b.width) / b.height;
+    EXPECT_GE(ratio, 0.5 - 0.02);
+    EXPECT_LE(ratio, 0.8 + 0.02);
+    EXPECT_LE(b.x + b.width, 400);
+    EXPECT_LE(b.y + b.height, 300);
+  }
+}
+
+// torchvision.RandomErasing's get_params: area fraction and h/w ratio in
+// range, inside the image, strictly smaller than it; erased pixels are 0
+// after normalisation and no other pixel changes.
+TEST(RandomErasing, BoxesFollowTorchvisionsRulesAndOnlyTheBoxIsZeroed) {
+  RandomErasingParams p;
+  p.probability = 1;
+  for (uint64_t i = 0; i < 500; ++i) {
+    Rng rng = Rng::for_sample(4, 0, i);
+    const CropBox b = random_erasing_box(64, p, rng);
+    if (b.width == 0) continue;  // ten failed attempts: nothing erased
+    const double area = static_cast<double>(b.width) * b.height / (64.0 * 64.0);
+    EXPECT_GE(area, 0.02 - 0.02);
+    EXPECT_LE(area, 0.33 + 0.03);
+    const double ratio = static_cast<double>(b.height) / b.width;
+    EXPECT_GE(ratio, 0.3 * 0.8);
+    EXPECT_LE(ratio, 3.3 * 1.25);
+    EXPECT_LT(b.width, 64);
+    EXPECT_LT(b.height, 64);
+    EXPECT_LE(b.x + b.width, 64);
+    EXPECT_LE(b.y + b.height, 64);
+  }
+  const CropBox box{3, 5, 7, 4};
+  for (bool channels_last : {false, true}) {
+    auto image = torch::rand({3, 16, 16});
+    if (channels_last) image = image.permute({1, 2, 0}).contiguous();
+    const auto before = image.clone();
+    erase_normalized(image.data_ptr<float>(), 16, box, channels_last);
+    auto chw = channels_last ? image.permute({2, 0, 1}) : image;
+    auto was = channels_last ? before.permute({2, 0, 1}) : before;
+    using torch::indexing::Slice;
+    const auto region = chw.index({Slice(), Slice(5, 9), Slice(3, 10)});
+    EXPECT_EQ(region.abs().sum().item<float>(), 0.0f);
+    chw.index_put_({Slice(), Slice(5, 9), Slice(3, 10)},
+                   was.index({Slice(), Slice(5, 9), Slice(3, 10)}));
+    EXPECT_TRUE(torch::equal(chw, was));
+  }
+  // The consumer-side version on a batch gives the same.
+  auto batch = torch::rand({2, 3, 16, 16});
+  auto expected = batch.clone();
+  erase_normalized(expected[1].data_ptr<float>(), 16, box, false);
+  const auto boxes = torch::tensor({0, 0, 0, 0, 3, 5, 7, 4}, torch::kInt32).view({2, 4});
+  EXPECT_TRUE(torch::equal(apply_erasing(batch, boxes), expected));
 }
 
 // ---- Parity with torchvision 0.14 + PIL (Debian's /usr/bin/python3) ----
@@ -330,6 +416,58 @@ norm(img).numpy().tofile(d + '/plain.f32')
   EXPECT_TRUE(torch::equal(mild_t, read_floats(dir / "rrc_mild.f32", {3, 224, 224})));
   for (int i = 0; i < 10; ++i)
     EXPECT_TRUE(torch::equal(to_normalized_tensor(ours_ten[i]), tens[i])) << "crop " << i;
+}
+
+// ColorJitter's four operations, in chosen orders, with factors that blend
+// and that extrapolate (clipping), and hue shifts both ways: bit for bit what
+// torchvision 0.14's functional ops do to the PIL image.
+TEST(TorchvisionParity, ColorJitterEqualsTorchvisionOnPilImagesBitForBit) {
+  if (!have_torchvision()) GTEST_SKIP() << "/usr/bin/python3 without torchvision";
+  TempDir dir;
+  const cv::Mat rgb = natural_image(67, 45);
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  cv::imwrite((dir / "img.png").string(), bgr);
+  const std::vector<JitterFactors> cases = {
+      {1.3, 1, 1, 0, {0, 1, 2, 3}},         {0.55, 1, 1, 0, {0, 1, 2, 3}},
+      {1, 1.6, 1, 0, {0, 1, 2, 3}},         {1, 0.3, 1, 0, {0, 1, 2, 3}},
+      {1, 1, 1.9, 0, {0, 1, 2, 3}},         {1, 1, 0.2, 0, {0, 1, 2, 3}},
+      {1, 1, 1, 0.23, {0, 1, 2, 3}},        {1, 1, 1, -0.41, {0, 1, 2, 3}},
+      {1.2, 0.7, 1.4, -0.05, {3, 1, 0, 2}}, {0.8, 1.3, 0.6, 0.11, {2, 3, 1, 0}},
+  };
+  std::string spec;
+  for (const auto& f : cases)
+    spec += fmt::format("{} {} {} {} {}{}{}{}\n", f.brightness, f.contrast, f.saturation, f.hue,
+                        f.order[0], f.order[1], f.order[2], f.order[3]);
+  testing::write_text(dir / "cases.txt", spec);
+  testing::write_text(dir / "ref.py", R"(
+import sys, numpy as np
+from PIL import Image
+import torchvision.transforms.functional as F
+d = sys.argv[1]
+img = Image.open(d + '/img.png').convert('RGB')
+for k, line in enumerate(open(d + '/cases.txt')):
+    b, c, s, h, order = line.split()
+    out = img
+    for op in order:
+        if op == '0' and float(b) != 1: out = F.adjust_brightness(out, float(b))
+        if op == '1' and float(c) != 1: out = F.adjust_contrast(out, float(c))
+        if op == '2' and float(s) != 1: out = F.adjust_saturation(out, float(s))
+        if op == '3' and float(h) != 0: out = F.adjust_hue(out, float(h))
+    np.asarray(out, dtype=np.uint8).tofile(d + '/out%d.u8' % k)
+)");
+  const auto r = testing::run_command("/usr/bin/python3 " + (dir / "ref.py").string() + " " +
+                                      dir.path().string() + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const cv::Mat decoded = decode_rgb(dir / "img.png");
+  for (size_t k = 0; k < cases.size(); ++k) {
+    cv::Mat ours = decoded.clone();
+    apply_jitter(ours, cases[k]);
+    const std::string theirs = testing::read_text(dir / fmt::format("out{}.u8", k));
+    ASSERT_EQ(theirs.size(), ours.total() * 3);
+    const cv::Mat ref(ours.rows, ours.cols, CV_8UC3, const_cast<char*>(theirs.data()));
+    EXPECT_EQ(cv::norm(ours, ref, cv::NORM_INF), 0) << "case " << k;
+  }
 }
 
 }  // namespace

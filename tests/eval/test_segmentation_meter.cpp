@@ -36,6 +36,21 @@ TEST(SegmentationMeter, ClassAbsentFromBothScoresZeroAndStillCounts) {
   EXPECT_DOUBLE_EQ(m.iou(4), 0.0);
   EXPECT_DOUBLE_EQ(m.mean_iou(), 3.0 / 4);
   EXPECT_DOUBLE_EQ(m.pixel_accuracy(), 1.0);
+  EXPECT_EQ(m.classes_present(), 3);
+  EXPECT_DOUBLE_EQ(m.mean_iou_present(), 1.0);
+}
+
+// Only ground truth makes a class present: a class that is only predicted
+// counts in the official mean (IoU 0) but not in the present-class one.
+TEST(SegmentationMeter, PresentClassesAreThoseWithGroundTruthPixels) {
+  SegmentationMeter m(5);
+  //   gt: 1 1 2 2 0
+  // pred: 1 3 2 2 4
+  m.add(bytes({1, 3, 2, 2, 4}), bytes({1, 1, 2, 2, 0}));
+  EXPECT_EQ(m.classes_present(), 2);
+  // Class 1: inter 1, union 2; class 2: 2/2. Class 3 predicted only, IoU 0.
+  EXPECT_DOUBLE_EQ(m.mean_iou_present(), (0.5 + 1.0) / 2);
+  EXPECT_DOUBLE_EQ(m.mean_iou(), (0.5 + 1.0) / 5);
 }
 
 TEST(SegmentationMeter, AllUnlabelledImagesContributeNothing) {
