@@ -63,6 +63,15 @@ void add_train_options(Config& c) {
 
   // Losses.
   c.add<double>("train.label_smoothing", 0.0, "label smoothing of the classification losses");
+  c.add<double>("train.mixup_alpha", 0.0,
+                "Mixup: images and labels blended with the reversed batch, lam ~ Beta(a, a) "
+                "(timm's Mixup); 0 = off, classifiers only");
+  c.add<double>("train.cutmix_alpha", 0.0,
+                "CutMix: a box of the reversed batch pasted in, lam ~ Beta(a, a), corrected "
+                "to the pasted area; 0 = off, classifiers only");
+  c.add<double>("train.mix_prob", 1.0, "probability that a batch is mixed (Mixup/CutMix on)");
+  c.add<double>("train.mix_switch_prob", 0.5,
+                "with both on: probability of CutMix rather than Mixup for a batch");
   c.add<double>("train.aux_weight", 0.4, "parsing: weight of the deep-supervision loss");
   c.add<double>("train.rgb_weight", 1.0, "two-branch: weight of the RGB auxiliary head's loss");
   c.add<double>("train.sem_weight", 1.0,

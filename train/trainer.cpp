@@ -21,6 +21,7 @@
 #include "train/data_parallel.h"
 #include "train/hardware.h"
 #include "train/losses.h"
+#include "train/mixing.h"
 #include "train/optimizers.h"
 #include "train/resume.h"
 #include "train/run_dir.h"
@@ -51,6 +52,7 @@ struct Settings {
   std::string val_split;
   bool drop_last = true;
   LossOptions loss;
+  MixOptions mix;
 };
 
 Settings read_settings(const Config& c, ModelKind kind) {
@@ -82,6 +84,23 @@ Settings read_settings(const Config& c, ModelKind kind) {
   if (s.accumulate < 1) throw ConfigError("train.accumulate must be >= 1");
   if (s.loss.label_smoothing < 0 || s.loss.label_smoothing >= 1) {
     throw ConfigError("train.label_smoothing must be in [0, 1)");
+  }
+  s.mix.mixup_alpha = c.get<double>("train.mixup_alpha");
+  s.mix.cutmix_alpha = c.get<double>("train.cutmix_alpha");
+  s.mix.prob = c.get<double>("train.mix_prob");
+  s.mix.switch_prob = c.get<double>("train.mix_switch_prob");
+  if (s.mix.mixup_alpha < 0 || s.mix.cutmix_alpha < 0 || s.mix.prob < 0 || s.mix.prob > 1 ||
+      s.mix.switch_prob < 0 || s.mix.switch_prob > 1) {
+    throw ConfigError(
+        fmt::format("train.mixup_alpha and train.cutmix_alpha must be >= 0, train.mix_prob and "
+                    "train.mix_switch_prob in [0, 1]; got {}, {}, {}, {}",
+                    s.mix.mixup_alpha, s.mix.cutmix_alpha, s.mix.prob, s.mix.switch_prob));
+  }
+  if (s.mix.enabled() && kind != ModelKind::kClassifier) {
+    throw ConfigError(fmt::format(
+        "train.mixup_alpha / train.cutmix_alpha mix images and scene labels: they apply to "
+        "classifiers, not to a {} model (its masks or semantic maps would not follow)",
+        models::model_kind_name(kind)));
   }
   const bool parsing = kind == ModelKind::kParsing;
   s.best_metric = c.get<std::string>("train.best_metric");
@@ -439,14 +458,23 @@ TrainResult run_training(const Config& c) {
           (batch->position + 1) % s.accumulate == 0 || batch->position + 1 == num_batches;
       dp.before_forward(group_end);
       models::ModelOutput out;
+      MixDecision mix;
       {
         AutocastScope autocast(hw);
-        const auto images =
-            images_to_device(batch->images, hw, train_options.normalize, batch->erase);
+        auto images = images_to_device(batch->images, hw, train_options.normalize, batch->erase);
+        if (s.mix.enabled()) {
+          mix = draw_mix(s.mix, train_options.seed, dp.rank(), epoch, batch->position,
+                         images.size(-2), images.size(-1));
+          images = mix_images(images, mix);
+        }
         out = model.forward(images, train_plan.semantic(*batch, images));
       }
       const auto& target = kind == ModelKind::kParsing ? batch->masks : batch->labels;
-      const torch::Tensor loss = training_loss(kind, out, to_device(target, hw), s.loss);
+      const torch::Tensor loss =
+          s.mix.enabled() ? soft_target_cross_entropy(
+                                out.logits, mix_targets(to_device(target, hw), out.logits.size(1),
+                                                        s.loss.label_smoothing, mix))
+                          : training_loss(kind, out, to_device(target, hw), s.loss);
       const double value = loss.item<double>();
       // The exchange runs alongside backward; a non-finite gradient is never applied.
       dp.propose(!std::isfinite(value), stop_requested());

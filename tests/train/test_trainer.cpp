@@ -95,6 +95,31 @@ TEST(Trainer, InterruptedAndResumedEqualsUninterruptedSgd) {
   expect_exact_resume(base, b, 3, 2);
 }
 
+// Every augmentation of the modern recipe at once (crop ranges, colour
+// jitter, random erasing, Mixup and CutMix): a resumed run equals an
+// uninterrupted one, so every draw depends on (seed, epoch, sample / batch).
+TEST(Trainer, InterruptedAndResumedEqualsUninterruptedWithEveryAugmentation) {
+  torch::set_num_threads(1);
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 8, 64);
+  const std::vector<std::string> augment = {"--data.crop_scale",
+                                            "0.3,1",
+                                            "--data.brightness",
+                                            "0.4",
+                                            "--data.hue",
+                                            "0.1",
+                                            "--data.random_erasing",
+                                            "0.5",
+                                            "--train.mixup_alpha",
+                                            "0.4",
+                                            "--train.cutmix_alpha",
+                                            "1.0",
+                                            "--train.label_smoothing",
+                                            "0.1"};
+  expect_exact_resume(with(tiny_args(dir / "data", dir / "a"), augment),
+                      with(tiny_args(dir / "data", dir / "b"), augment), 3, 2);
+}
+
 TEST(Trainer, InterruptedAndResumedEqualsUninterruptedAdamWAccumulated) {
   torch::set_num_threads(1);
   TempDir dir;
