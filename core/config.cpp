@@ -282,6 +282,9 @@ void Config::read_file(const fs::path& file) {
           fmt::format("{}: duplicate key '{}' (first set on line {})", where, key, it->second));
     }
     seen_at[key] = line_no;
+    if (std::find(ignored_sections_.begin(), ignored_sections_.end(), section) !=
+        ignored_sections_.end())
+      continue;
     if (!entries_.count(key)) unknown_key(key, where);
     // The command line wins: only defaulted values are replaced by the file.
     if (values_.count(key) && !values_[key].defaulted()) continue;

@@ -60,6 +60,13 @@ class Config {
   std::string help() const;
   const std::string& program() const { return program_; }
 
+  // Keys of these sections in a --config file are skipped, not refused: a
+  // tool that reads one section of a full recipe (scenery-data bench reads
+  // [data] of a training config) accepts the recipe unchanged.
+  void ignore_file_sections(std::vector<std::string> sections) {
+    ignored_sections_ = std::move(sections);
+  }
+
  private:
   struct Entry {
     std::string section;  // empty for command-line-only options
@@ -77,6 +84,7 @@ class Config {
   void read_file(const std::filesystem::path& file);
   void store_value(const std::string& key, const std::string& value, const std::string& where);
   [[noreturn]] void unknown_key(const std::string& key, const std::string& where) const;
+  std::vector<std::string> ignored_sections_;
 
   std::string program_;
   std::string summary_;

@@ -2,6 +2,9 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <stdexcept>
+
 #include "core/cli.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -10,6 +13,8 @@
 #include "data/catalog_readers.h"
 #include "data/data_options.h"
 #include "data/dataset_check.h"
+#include "data/loader.h"
+#include "data/loader_bench.h"
 #include "data/synth.h"
 
 namespace {
@@ -88,6 +93,51 @@ int run_scan(const std::string& program, const std::vector<std::string>& args, b
   return report.ok() ? scenery::kExitOk : scenery::kExitFailure;
 }
 
+std::vector<int> parse_thread_list(const std::string& text) {
+  std::vector<int> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string part = text.substr(start, comma - start);
+    try {
+      size_t used = 0;
+      out.push_back(std::stoi(part, &used));
+      if (used != part.size()) throw std::invalid_argument(part);
+    } catch (const std::exception&) {
+      throw scenery::ConfigError(
+          fmt::format("--threads: expected a comma list of thread counts, got '{}'", text));
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
+int run_bench(const std::string& program, const std::vector<std::string>& args) {
+  scenery::Config config(program,
+                         "run a config's data pipeline on a dataset for N batches per thread "
+                         "count: images/s, CPU per image, share of decode-only throughput");
+  scenery::add_common_options(config);
+  data::add_data_options(config);
+  config.add<int64_t>("batches", 50, "batches timed per thread count");
+  config.add<std::string>("threads", "1,2,4", "data.workers values to try, comma list");
+  config.add<std::string>("pipeline", "train", "train (augmenting crops) or eval pipeline");
+  // A training recipe is read as it is: its other sections are not ours.
+  config.ignore_file_sections({"model", "train", "eval", "dist"});
+  if (auto code = scenery::parse_or_exit(config, args)) return *code;
+  const auto pipeline = config.get<std::string>("pipeline");
+  if (pipeline != "train" && pipeline != "eval")
+    throw scenery::ConfigError(
+        fmt::format("--pipeline: expected train or eval, got '{}'", pipeline));
+  const data::Catalog catalog = data::open_catalog(data::catalog_spec_from_config(config));
+  const auto base = data::loader_options_from_config(config, pipeline == "train");
+  data::LoaderBenchOptions o;
+  o.batches = config.get<int64_t>("batches");
+  o.threads = parse_thread_list(config.get<std::string>("threads"));
+  const auto rows = data::bench_loader(catalog, base, o);
+  fmt::print("{}", data::format_loader_bench(catalog, base, rows));
+  return scenery::kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,6 +151,8 @@ int main(int argc, char** argv) {
              [](const std::string& p, const std::vector<std::string>& a) {
                return run_scan(p, a, true);
              }},
+            {"bench", "time a config's data pipeline on a dataset at several thread counts",
+             run_bench},
             {"stats", "class histogram of a dataset split, without decoding",
              [](const std::string& p, const std::vector<std::string>& a) {
                return run_scan(p, a, false);

@@ -90,6 +90,24 @@ TEST(Config, UnknownKeyInFileNamesKeyFileAndLine) {
   EXPECT_NE(msg.find("train.nesterov"), std::string::npos) << "lists valid keys: " << msg;
 }
 
+// A tool reading only [data] accepts a whole recipe: its other sections are
+// skipped in files, while its own section stays checked.
+TEST(Config, IgnoredSectionsOfAFileAreSkippedOthersStillChecked) {
+  TempDir dir;
+  write_text(dir / "recipe.cfg", "[data]\nbatch_size = 4\n\n[model]\narch = resnet18\n");
+  Config c("tool", "reads [data]");
+  c.add<int>("data.batch_size", 32, "batch");
+  c.ignore_file_sections({"model", "train"});
+  c.parse({"--config", (dir / "recipe.cfg").string()});
+  EXPECT_EQ(c.get<int>("data.batch_size"), 4);
+  write_text(dir / "typo.cfg", "[data]\nbatch_sise = 4\n");
+  Config d("tool", "reads [data]");
+  d.add<int>("data.batch_size", 32, "batch");
+  d.ignore_file_sections({"model"});
+  const std::string msg = expect_config_error(d, {"--config", (dir / "typo.cfg").string()});
+  EXPECT_NE(msg.find("data.batch_sise"), std::string::npos) << msg;
+}
+
 TEST(Config, UnknownSectionListsValidSections) {
   TempDir dir;
   write_text(dir / "bad.cfg", "[trian]\nlr = 0.1\n");
