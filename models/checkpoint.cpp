@@ -67,6 +67,12 @@ IValue encode_training(const TrainingState& t) {
     d.insert("init_weights", t.init_weights);
     d.insert("init_weights_sha256", t.init_weights_sha256);
   }
+  if (!t.ema_state.is_empty()) {
+    GenericDict ema(c10::StringType::get(), c10::TensorType::get());
+    for (const auto& item : t.ema_state)
+      ema.insert(item.key(), to_cpu(item.value()));
+    d.insert("ema_state", ema);
+  }
   return d;
 }
 
@@ -153,6 +159,7 @@ TrainingState decode_training(const GenericDict& d, const std::string& where) {
     t.init_weights = r.str("init_weights");
     t.init_weights_sha256 = r.str("init_weights_sha256");
   }
+  if (r.has("ema_state")) t.ema_state = decode_tensors(r.dict_at("ema_state"), where);
   return t;
 }
 

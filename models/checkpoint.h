@@ -54,6 +54,7 @@ struct TrainingState {
   torch::Tensor rank_rng_states;    // [world_size, S] every rank's cpu_rng_state(); or undefined
   std::string init_weights;         // model.weights that initialised the run ("" = none)
   std::string init_weights_sha256;  // its SHA-256 (hex)
+  StateDict ema_state;              // train.ema_decay: the weight average; empty = none
 };
 
 struct Checkpoint {

@@ -6,7 +6,7 @@
 # network on CPU, evaluate them, write and score a Places365 challenge submission,
 # and print the Semantic-Aware paper's table (kept in <out>/summary.md).
 #
-#   bash scripts/quickstart.sh              # the full demo (about 8 minutes after the build)
+#   bash scripts/quickstart.sh              # the full demo (about 10 minutes on 2 cores after the build)
 #   bash scripts/quickstart.sh --reduced    # smaller, what CI runs (ctest Quickstart.*): the
 #                                           # two-branch table on two seeds still holds
 #

@@ -148,6 +148,7 @@ TrainPosition resume_from(const fs::path& path, models::SceneModel& model,
         static_cast<int64_t>(get(fmt::format("rank{}.loss_count", r).c_str(), 0)));
   }
   p.init_weights = t.init_weights;
+  p.ema_state = t.ema_state;
   p.init_weights_sha256 = t.init_weights_sha256;
   return p;
 }

@@ -56,6 +56,7 @@ struct TrainPosition {
   std::vector<double> rank_loss_sum;  // per rank; empty for 1 rank
   std::vector<int64_t> rank_loss_count;
   std::string init_weights, init_weights_sha256;  // recorded model.weights
+  models::StateDict ema_state;                    // the weight average, if the run kept one
 };
 
 // `rank_rng_states` [W, S] and `rank_losses` [W, 2] (loss_sum, loss_count)

@@ -69,6 +69,9 @@ void add_train_options(Config& c) {
   c.add<double>("train.cutmix_alpha", 0.0,
                 "CutMix: a box of the reversed batch pasted in, lam ~ Beta(a, a), corrected "
                 "to the pasted area; 0 = off, classifiers only");
+  c.add<double>("train.ema_decay", 0.0,
+                "exponential moving average of the weights (timm's ModelEmaV2; e.g. 0.9998), "
+                "validated alongside and written as ema.ckpt; 0 = off");
   c.add<double>("train.mix_prob", 1.0, "probability that a batch is mixed (Mixup/CutMix on)");
   c.add<double>("train.mix_switch_prob", 0.5,
                 "with both on: probability of CutMix rather than Mixup for a batch");

@@ -27,6 +27,7 @@
 #include "train/run_dir.h"
 #include "train/schedules.h"
 #include "train/signals.h"
+#include "train/weight_ema.h"
 
 namespace scenery::train {
 namespace fs = std::filesystem;
@@ -53,6 +54,7 @@ struct Settings {
   bool drop_last = true;
   LossOptions loss;
   MixOptions mix;
+  double ema_decay = 0;
 };
 
 Settings read_settings(const Config& c, ModelKind kind) {
@@ -96,6 +98,10 @@ Settings read_settings(const Config& c, ModelKind kind) {
                     "train.mix_switch_prob in [0, 1]; got {}, {}, {}, {}",
                     s.mix.mixup_alpha, s.mix.cutmix_alpha, s.mix.prob, s.mix.switch_prob));
   }
+  s.ema_decay = c.get<double>("train.ema_decay");
+  if (s.ema_decay < 0 || s.ema_decay >= 1)
+    throw ConfigError(
+        fmt::format("train.ema_decay: expected 0 (off) or 0 < decay < 1, got {}", s.ema_decay));
   if (s.mix.enabled() && kind != ModelKind::kClassifier) {
     throw ConfigError(fmt::format(
         "train.mixup_alpha / train.cutmix_alpha mix images and scene labels: they apply to "
@@ -306,6 +312,16 @@ TrainResult run_training(const Config& c) {
     pos.init_weights_sha256 = plan.init_weights_sha256;
   }
   dp.attach(model);
+  std::optional<WeightEma> ema;
+  if (s.ema_decay > 0) {
+    ema.emplace(model, s.ema_decay);
+    if (!pos.ema_state.is_empty()) {
+      ema->load(pos.ema_state, plan.checkpoint.string());
+    } else if (plan.mode == StartMode::kResume && pos.iteration > 0) {
+      log::warn("{} holds no weight average: train.ema_decay starts one from its weights",
+                plan.checkpoint.string());
+    }
+  }
 
   const LoaderPlan train_plan = loader_plan(c, true, kind, s, train_catalog, hw, dp);
   const auto& train_options = train_plan.options;
@@ -348,9 +364,15 @@ TrainResult run_training(const Config& c) {
     const auto losses = dp.gather(
         torch::tensor({pos.loss_sum, static_cast<double>(pos.loss_count)}, torch::kDouble));
     if (!dp.writer()) return;
-    const auto state = dp.distributed() ? make_training_state(optimizer, model, pos, rng, losses)
-                                        : make_training_state(optimizer, model, pos);
+    auto state = dp.distributed() ? make_training_state(optimizer, model, pos, rng, losses)
+                                  : make_training_state(optimizer, model, pos);
+    if (ema) state.ema_state = ema->state();
     models::save_checkpoint(run.last(), model, meta, &state);
+    if (ema) {
+      ema->swap(model);
+      models::save_checkpoint(run.path() / "ema.ckpt", model, meta);
+      ema->swap(model);
+    }
   };
 
   MetricsCsv metrics_csv(run.metrics(), pos.epoch);
@@ -419,6 +441,7 @@ TrainResult run_training(const Config& c) {
       apply_lr_factor(optimizer, factor);
       optimizer.optimizer->step();
       clear_gradients(*optimizer.optimizer);
+      if (ema) ema->update(model);
       ++pos.iteration;
       ++steps_here;
       pos.last_lr = optimizer_options.lr * factor;
@@ -532,6 +555,17 @@ TrainResult run_training(const Config& c) {
                          interruptible, [&](torch::Tensor& state) { dp.sum(state); });
       if (!metrics) return interrupt();
       result.last_metrics = *metrics;
+      if (ema) {
+        val_loader->start_epoch(0);
+        ema->swap(model);
+        dp.sync_buffers();
+        const auto averaged =
+            validate(model, *val_loader, val_plan->options.normalize, val_plan->semantic, hw,
+                     interruptible, [&](torch::Tensor& state) { dp.sum(state); });
+        ema->swap(model);
+        if (!averaged) return interrupt();
+        result.last_ema_metrics = *averaged;
+      }
       const double value = metrics->at(s.best_metric);
       if (value > pos.best) {
         pos.best = value;
@@ -571,6 +605,9 @@ TrainResult run_training(const Config& c) {
     log::info("epoch {}/{}: loss {:.4f}, lr {:.3g}, {:.1f} img/s ({:.0f}% waiting for data){}{}",
               epoch + 1, s.epochs, row.train_loss, row.lr, row.images_per_s, 100 * row.data_wait,
               metrics ? ", val " : "", metrics ? describe(*metrics) : "");
+    if (metrics && ema)
+      log::info("epoch {}/{}: weight average (decay {}), val {}", epoch + 1, s.epochs, ema->decay(),
+                describe(result.last_ema_metrics));
 
     pos.epoch = epoch + 1;
     pos.position = 0;

@@ -28,8 +28,9 @@ struct TrainResult {
   int64_t epochs_done = 0;   // finished epochs (of the whole run, resumes included)
   int64_t iteration = 0;     // optimizer steps (whole run)
   std::filesystem::path run_dir;
-  Metrics last_metrics;     // latest validation; empty if none ran
-  double images_per_s = 0;  // training throughput of the latest epoch
+  Metrics last_metrics;      // latest validation; empty if none ran
+  Metrics last_ema_metrics;  // the same of the weight average (train.ema_decay)
+  double images_per_s = 0;   // training throughput of the latest epoch
 };
 
 // Throws ConfigError (bad options, resume vs weights, class-count mismatch),
