@@ -146,8 +146,7 @@ void write_parsing_report(const fs::path& dir, const ParsingEvalResult& result,
     j.begin_object("metrics");
     j.value("pixel_accuracy", m.pixel_accuracy()).value("mean_iou", m.mean_iou());
     j.value("score", m.challenge_score());
-    j.value("classes_present", m.classes_present())
-        .value("mean_iou_present", m.mean_iou_present());
+    j.value("classes_present", m.classes_present()).value("mean_iou_present", m.mean_iou_present());
     j.value("per_class_iou", m.per_class_iou());
     j.end_object();
   }
