@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -184,6 +185,147 @@ TEST(Synth, ScenesAreLearnableFromPixelsAndFromMasksAlone) {
     std::printf("nearest-centroid accuracy from %s: %.2f (chance %.2f)\n",
                 kind == 0 ? "pixels" : "masks", accuracy, 1.0 / classes);
     EXPECT_GT(accuracy, 0.7) << (kind == 0 ? "pixels" : "masks");
+  }
+}
+
+TEST(Synth, EveryDifficultyIsDeterministic) {
+  for (const char* difficulty : {"medium", "hard"}) {
+    for (const char* layout : {"places365", "ade20k"}) {
+      TempDir a, b;
+      SynthOptions o = tiny(layout, a.path(), 5);
+      o.difficulty = synth_difficulty(difficulty);
+      write_synthetic_dataset(o);
+      o.out = b.path();
+      {
+        tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+        write_synthetic_dataset(o);
+      }
+      EXPECT_TRUE(snapshot(a.path()) == snapshot(b.path())) << layout << " " << difficulty;
+    }
+  }
+  try {
+    synth_difficulty("extreme");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_CONTAINS(e.what(), "easy, medium, hard");
+  }
+}
+
+// The mask ids that cover at least 0.5 % of most (>= 75 %) images of each
+// class: its stuff and its own objects, not the clutter.
+std::vector<std::set<int>> frequent_ids(const Catalog& c, int classes) {
+  std::vector<std::map<int, int>> seen(static_cast<size_t>(classes));
+  std::vector<int> images(static_cast<size_t>(classes), 0);
+  for (size_t i = 0; i < c.size(); ++i) {
+    const Sample s = c.at(i);
+    const cv::Mat m = cv::imread(s.mask.string(), cv::IMREAD_UNCHANGED);
+    std::map<int, int> count;
+    for (auto it = m.begin<uint8_t>(); it != m.end<uint8_t>(); ++it)
+      ++count[*it];
+    for (const auto& [id, n] : count)
+      if (id != 0 && n >= 0.005 * static_cast<double>(m.total())) ++seen[s.label][id];
+    ++images[s.label];
+  }
+  std::vector<std::set<int>> out(static_cast<size_t>(classes));
+  for (int k = 0; k < classes; ++k)
+    for (const auto& [id, n] : seen[k])
+      if (n >= 0.75 * images[k]) out[k].insert(id);
+  return out;
+}
+
+// Hard: classes c = 3f + m. Members of a family share their stuff and differ
+// in their objects, which come from look-alike groups (id - 1) % 3 == m;
+// families have the same semantics member by member and differ in the look
+// of their stuff only.
+TEST(Synth, HardScenesAreAmbiguousInRgbWithinAFamilyAndInSemanticsAcross) {
+  TempDir dir;
+  SynthOptions o;
+  o.layout = "ade20k";
+  o.out = dir.path();
+  o.classes = 6;
+  o.per_class = 12;
+  o.seed = 4;
+  o.size = 64;
+  o.semantic_maps = true;
+  o.difficulty = synth_difficulty("hard");
+  write_synthetic_dataset(o);
+  const Catalog c = open_catalog(spec("ade20k", dir.path(), "train"));
+  const auto ids = frequent_ids(c, 6);
+  for (int m = 0; m < 3; ++m) {
+    EXPECT_EQ(ids[m], ids[m + 3]) << "member " << m << ": the same semantics in both families";
+    std::set<int> shared = ids[m];
+    for (int other = 0; other < 3; ++other) {
+      if (other == m) continue;
+      std::set<int> both;
+      std::set_intersection(ids[m].begin(), ids[m].end(), ids[other].begin(), ids[other].end(),
+                            std::inserter(both, both.begin()));
+      EXPECT_FALSE(both.empty()) << "family members share their stuff";
+      EXPECT_NE(ids[m], ids[other]) << "family members differ in their objects";
+      for (int id : ids[m]) {
+        if (!both.count(id)) {
+          EXPECT_EQ((id - 1) % 3, m) << "object " << id << " of member " << m;
+        }
+      }
+    }
+  }
+  // The stuff every class shares looks different in the two families.
+  std::set<int> everywhere = ids[0];
+  for (int k = 1; k < 6; ++k) {
+    std::set<int> both;
+    std::set_intersection(everywhere.begin(), everywhere.end(), ids[k].begin(), ids[k].end(),
+                          std::inserter(both, both.begin()));
+    everywhere = both;
+  }
+  ASSERT_FALSE(everywhere.empty());
+  const int stuff = *everywhere.begin();
+  cv::Vec3d sum[2] = {{0, 0, 0}, {0, 0, 0}};
+  double n[2] = {0, 0};
+  int agree = 0, labelled = 0;
+  for (size_t i = 0; i < c.size(); ++i) {
+    const Sample s = c.at(i);
+    const cv::Mat m = cv::imread(s.mask.string(), cv::IMREAD_UNCHANGED);
+    const cv::Mat img = cv::imread(s.image.string());
+    const cv::Mat top3 = cv::imread(s.semantic_classes.string(), cv::IMREAD_UNCHANGED);
+    const int family = static_cast<int>(s.label) / 3;
+    for (int y = 0; y < m.rows; ++y)
+      for (int x = 0; x < m.cols; ++x) {
+        const int id = m.at<uint8_t>(y, x);
+        if (id == stuff) {
+          const cv::Vec3b p = img.at<cv::Vec3b>(y, x);
+          sum[family] += cv::Vec3d(p[0], p[1], p[2]);
+          ++n[family];
+        }
+        if (id != 0) {  // the top-3 maps' first rank (file R = Mat channel 2) is the mask, mostly
+          ++labelled;
+          agree += top3.at<cv::Vec3b>(y, x)[2] + 1 == id;
+        }
+      }
+  }
+  const cv::Vec3d mean0 = sum[0] / n[0], mean1 = sum[1] / n[1];
+  EXPECT_GT(cv::norm(mean0 - mean1), 20.0) << mean0 << " vs " << mean1;
+  EXPECT_GT(static_cast<double>(agree) / labelled, 0.85);
+}
+
+// Medium: families of two share their stuff and never an object class.
+TEST(Synth, MediumFamiliesShareStuffAndNeverAnObject) {
+  TempDir dir;
+  SynthOptions o;
+  o.layout = "ade20k";
+  o.out = dir.path();
+  o.classes = 4;
+  o.per_class = 12;
+  o.seed = 9;
+  o.size = 64;
+  o.difficulty = synth_difficulty("medium");
+  write_synthetic_dataset(o);
+  const auto ids = frequent_ids(open_catalog(spec("ade20k", dir.path(), "train")), 4);
+  for (int f = 0; f < 2; ++f) {
+    std::set<int> both;
+    std::set_intersection(ids[2 * f].begin(), ids[2 * f].end(), ids[2 * f + 1].begin(),
+                          ids[2 * f + 1].end(), std::inserter(both, both.begin()));
+    EXPECT_EQ(both.size(), 2u) << "family " << f << ": exactly the two stuff classes";
+    EXPECT_GT(ids[2 * f].size(), 2u);
+    EXPECT_GT(ids[2 * f + 1].size(), 2u);
   }
 }
 
