@@ -5,6 +5,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -118,6 +119,8 @@ TEST(DecodeLimits, CheckReportsBombsAsCorruptAndItsPeakMemoryStaysSmall) {
     EXPECT_CONTAINS(r.output, c.at(i).image.string() + ": corrupt (");
     expect_bomb_message(r.output, c.at(i).image);
   }
+  std::printf("scenery-data check with two 65000x65000 bombs: peak RSS %lld kB\n",
+              static_cast<long long>(r.peak_rss_kb));
   EXPECT_LT(r.peak_rss_kb, kPeakRssBoundKb) << "peak RSS " << r.peak_rss_kb << " kB";
 }
 
@@ -158,6 +161,8 @@ TEST(DecodeLimits, LoaderSkipsBombsNamingFileAndReasonWithBoundedMemory) {
       expect_bomb_message(log, file);
     }
   }
+  std::printf("loader (train and eval passes) with two bombs: peak RSS %lld kB\n",
+              static_cast<long long>(own_peak_rss_kb()));
   EXPECT_LT(own_peak_rss_kb(), kPeakRssBoundKb);
 }
 
