@@ -220,10 +220,11 @@ void check_declared_size(const std::vector<uint8_t>& bytes, const std::string& n
                            max_pixels));
 }
 
-cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
-                         int64_t max_pixels) {
-  if (bytes.empty()) fail(name, "empty file (0 bytes)");
-  check_declared_size(bytes, name, max_pixels);
+namespace {
+
+// decode_rgb_bytes once the declared size has been checked (decode_rgb_region
+// checks before choosing its path and must not read the header twice).
+cv::Mat decode_checked_rgb(const std::vector<uint8_t>& bytes, const std::string& name) {
   if (is_jpeg(bytes)) {
     if (!jpeg_has_end_marker(bytes))
       fail(name, "truncated or corrupt JPEG (no end-of-image marker after the last scan)");
@@ -260,6 +261,15 @@ cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& n
       fail(name, fmt::format("unsupported channel count {}", m.channels()));
   }
   return rgb;
+}
+
+}  // namespace
+
+cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                         int64_t max_pixels) {
+  if (bytes.empty()) fail(name, "empty file (0 bytes)");
+  check_declared_size(bytes, name, max_pixels);
+  return decode_checked_rgb(bytes, name);
 }
 
 cv::Mat decode_rgb(const fs::path& file, int64_t max_pixels) {
@@ -302,7 +312,7 @@ PartialImage decode_rgb_region(const fs::path& file,
     if (header == JpegResult::kError) fail(name, std::string("corrupt JPEG: ") + err.message);
   }
   PartialImage whole;
-  whole.pixels = decode_rgb_bytes(bytes, name, max_pixels);
+  whole.pixels = decode_checked_rgb(bytes, name);  // read_bytes refused empty files
   whole.full = whole.pixels.size();
   choose(whole.full);
   return whole;

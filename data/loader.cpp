@@ -47,15 +47,15 @@ LoaderOptions loader_options_from_config(const Config& c, bool train) {
         range_from_config(c, "data.crop_scale", 1e-6, 1.0);
     std::tie(o.train.crop.ratio_min, o.train.crop.ratio_max) =
         range_from_config(c, "data.crop_ratio", 1e-3, 1e3);
-    auto jitter = [&](const char* key, double max) {
+    auto within = [&](const char* key, double max) {
       const double v = c.get<double>(key);
       if (v < 0 || v > max)
         throw ConfigError(fmt::format("{}: expected 0..{}, got {}", key, max, v));
       return v;
     };
-    o.train.jitter = {jitter("data.brightness", 1e3), jitter("data.contrast", 1e3),
-                      jitter("data.saturation", 1e3), jitter("data.hue", 0.5)};
-    o.train.erasing.probability = jitter("data.random_erasing", 1.0);
+    o.train.jitter = {within("data.brightness", 1e3), within("data.contrast", 1e3),
+                      within("data.saturation", 1e3), within("data.hue", 0.5)};
+    o.train.erasing.probability = within("data.random_erasing", 1.0);
     std::tie(o.train.erasing.scale_min, o.train.erasing.scale_max) =
         range_from_config(c, "data.erasing_scale", 1e-6, 1.0);
     std::tie(o.train.erasing.ratio_min, o.train.erasing.ratio_max) =

@@ -191,9 +191,9 @@ double SegmentationMeter::mean_iou_present() const {
 }
 
 bool SegmentationMeter::has_truth(int c) const {
-  for (int p = 0; p < 256; ++p)
-    if (joint(c, p) > 0) return true;
-  return false;
+  flush();
+  const int64_t* row = hist_.data() + static_cast<size_t>(c) * 256;
+  return std::any_of(row, row + 256, [](int64_t n) { return n > 0; });
 }
 
 }  // namespace scenery::eval

@@ -211,6 +211,12 @@ TEST(Synth, EveryDifficultyIsDeterministic) {
   }
 }
 
+std::set<int> intersect(const std::set<int>& a, const std::set<int>& b) {
+  std::set<int> both;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::inserter(both, both.begin()));
+  return both;
+}
+
 // The mask ids that cover at least 0.5 % of most (>= 75 %) images of each
 // class: its stuff and its own objects, not the clutter.
 std::vector<std::set<int>> frequent_ids(const Catalog& c, int classes) {
@@ -253,12 +259,9 @@ TEST(Synth, HardScenesAreAmbiguousInRgbWithinAFamilyAndInSemanticsAcross) {
   const auto ids = frequent_ids(c, 6);
   for (int m = 0; m < 3; ++m) {
     EXPECT_EQ(ids[m], ids[m + 3]) << "member " << m << ": the same semantics in both families";
-    std::set<int> shared = ids[m];
     for (int other = 0; other < 3; ++other) {
       if (other == m) continue;
-      std::set<int> both;
-      std::set_intersection(ids[m].begin(), ids[m].end(), ids[other].begin(), ids[other].end(),
-                            std::inserter(both, both.begin()));
+      const std::set<int> both = intersect(ids[m], ids[other]);
       EXPECT_FALSE(both.empty()) << "family members share their stuff";
       EXPECT_NE(ids[m], ids[other]) << "family members differ in their objects";
       for (int id : ids[m]) {
@@ -270,12 +273,8 @@ TEST(Synth, HardScenesAreAmbiguousInRgbWithinAFamilyAndInSemanticsAcross) {
   }
   // The stuff every class shares looks different in the two families.
   std::set<int> everywhere = ids[0];
-  for (int k = 1; k < 6; ++k) {
-    std::set<int> both;
-    std::set_intersection(everywhere.begin(), everywhere.end(), ids[k].begin(), ids[k].end(),
-                          std::inserter(both, both.begin()));
-    everywhere = both;
-  }
+  for (int k = 1; k < 6; ++k)
+    everywhere = intersect(everywhere, ids[k]);
   ASSERT_FALSE(everywhere.empty());
   const int stuff = *everywhere.begin();
   cv::Vec3d sum[2] = {{0, 0, 0}, {0, 0, 0}};
@@ -320,10 +319,8 @@ TEST(Synth, MediumFamiliesShareStuffAndNeverAnObject) {
   write_synthetic_dataset(o);
   const auto ids = frequent_ids(open_catalog(spec("ade20k", dir.path(), "train")), 4);
   for (int f = 0; f < 2; ++f) {
-    std::set<int> both;
-    std::set_intersection(ids[2 * f].begin(), ids[2 * f].end(), ids[2 * f + 1].begin(),
-                          ids[2 * f + 1].end(), std::inserter(both, both.begin()));
-    EXPECT_EQ(both.size(), 2u) << "family " << f << ": exactly the two stuff classes";
+    EXPECT_EQ(intersect(ids[2 * f], ids[2 * f + 1]).size(), 2u)
+        << "family " << f << ": exactly the two stuff classes";
     EXPECT_GT(ids[2 * f].size(), 2u);
     EXPECT_GT(ids[2 * f + 1].size(), 2u);
   }
