@@ -16,7 +16,8 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& config_sections() {
-  static const std::vector<std::string> sections = {"data", "model", "train", "eval", "dist"};
+  static const std::vector<std::string> sections = {"data", "model",   "train", "eval",
+                                                    "dist", "inspect", "cam"};
   return sections;
 }
 
@@ -29,6 +30,8 @@ const std::map<std::string, std::string>& section_titles() {
       {"train", "[train] optimisation and run directory"},
       {"eval", "[eval] evaluation protocol and outputs"},
       {"dist", "[dist] distributed training"},
+      {"inspect", "[inspect] looking inside a trained model (scenery-inspect)"},
+      {"cam", "[cam] class activation maps"},
   };
   return titles;
 }

@@ -40,9 +40,9 @@ void JsonWriter::key(std::string_view k) {
   if (!first_.empty()) {
     if (!first_.back()) out_ += ",";
     first_.back() = false;
-    out_ += "\n" + std::string(2 * first_.size(), ' ');
+    if (pretty_) out_ += "\n" + std::string(2 * first_.size(), ' ');
   }
-  if (!k.empty()) out_ += json_escape(k) + ": ";
+  if (!k.empty()) out_ += json_escape(k) + (pretty_ ? ": " : ":");
 }
 
 void JsonWriter::open(char bracket, std::string_view k) {
@@ -54,7 +54,7 @@ void JsonWriter::open(char bracket, std::string_view k) {
 void JsonWriter::close(char bracket) {
   const bool empty = first_.back();
   first_.pop_back();
-  if (!empty) out_ += "\n" + std::string(2 * first_.size(), ' ');
+  if (!empty && pretty_) out_ += "\n" + std::string(2 * first_.size(), ' ');
   out_ += bracket;
 }
 

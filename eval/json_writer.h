@@ -12,6 +12,9 @@ namespace scenery::eval {
 
 class JsonWriter {
  public:
+  // pretty: one member per line, indented; otherwise all on one line (JSON lines).
+  explicit JsonWriter(bool pretty = true) : pretty_(pretty) {}
+
   JsonWriter& begin_object(std::string_view key = {});
   JsonWriter& end_object();
   JsonWriter& begin_array(std::string_view key = {});
@@ -36,6 +39,7 @@ class JsonWriter {
   void close(char bracket);
 
   std::string out_;
+  bool pretty_ = true;
   std::vector<bool> first_;  // per open container: no element written yet
 };
 

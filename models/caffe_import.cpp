@@ -7,6 +7,7 @@
 #include <opencv2/dnn/all_layers.hpp>
 
 #include <cmath>
+#include <map>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -28,6 +29,29 @@ struct Mapping {
   std::vector<std::string> linears;
 };
 
+// GoogLeNet's blobs map by layer name (models/googlenet_places.h): "" for
+// the auxiliary training heads (loss1/*, loss2/*), which are skipped.
+std::string googlenet_parameter(const std::string& caffe_name, const std::string& where) {
+  if (caffe_name.rfind("loss1/", 0) == 0 || caffe_name.rfind("loss2/", 0) == 0) return "";
+  static const std::map<std::string, std::string> fixed = {{"conv1/7x7_s2", "conv1"},
+                                                           {"conv2/3x3_reduce", "conv2"},
+                                                           {"conv2/3x3", "conv3"},
+                                                           {"loss3/classifier", "fc"}};
+  if (auto it = fixed.find(caffe_name); it != fixed.end()) return it->second;
+  static const std::map<std::string, std::string> branches = {
+      {"1x1", "branch1"},          {"3x3_reduce", "branch2.0"}, {"3x3", "branch2.1"},
+      {"5x5_reduce", "branch3.0"}, {"5x5", "branch3.1"},        {"pool_proj", "branch4"}};
+  const auto slash = caffe_name.find('/');
+  if (caffe_name.rfind("inception_", 0) == 0 && slash == 12) {
+    if (auto it = branches.find(caffe_name.substr(slash + 1)); it != branches.end())
+      return "inception" + caffe_name.substr(10, 2) + "." + it->second;
+  }
+  throw ModelError(
+      fmt::format("{}: layer '{}' is not part of the BVLC GoogLeNet (conv1/7x7_s2, conv2/*, "
+                  "inception_3a..5b/*, loss3/classifier)",
+                  where, caffe_name));
+}
+
 Mapping mapping_for(const std::string& arch) {
   if (arch == "vgg16") {
     return {{"features.0", "features.2", "features.5", "features.7", "features.10", "features.12",
@@ -43,8 +67,9 @@ Mapping mapping_for(const std::string& arch) {
     return {{"features.0", "features.4", "features.8", "features.10", "features.12"},
             {"classifier.0", "classifier.3", "classifier.6"}};
   }
-  throw ModelError(
-      fmt::format("Caffe import supports caffenet, alexnet and vgg16, not '{}'", arch));
+  if (arch == "googlenet_places") return {};  // by name: googlenet_parameter
+  throw ModelError(fmt::format(
+      "Caffe import supports caffenet, alexnet, vgg16 and googlenet_places, not '{}'", arch));
 }
 
 // The original AlexNet comes in two layer orders; ours (models/caffenet.h) is
@@ -126,7 +151,17 @@ LoadReport import_caffe_weights(SceneModel& model, const fs::path& prototxt,
   }
 
   std::vector<const CaffeLayer*> convs, linears;
+  std::vector<std::string> conv_names, linear_names;
+  const bool googlenet = model.arch() == "googlenet_places";
   for (const auto& l : layers) {
+    if (googlenet) {
+      if (l.type != "Convolution" && l.type != "InnerProduct") continue;
+      const std::string ours = googlenet_parameter(l.name, where);
+      if (ours.empty()) continue;  // an auxiliary head
+      (l.type == "Convolution" ? convs : linears).push_back(&l);
+      (l.type == "Convolution" ? conv_names : linear_names).push_back(ours);
+      continue;
+    }
     if (l.type == "LRN" && model.arch() != "caffenet") {
       throw ModelError(fmt::format(
           "{}: layer '{}' is an LRN: this is the original AlexNet/CaffeNet (96/256/384/384/256 "
@@ -137,10 +172,16 @@ LoadReport import_caffe_weights(SceneModel& model, const fs::path& prototxt,
     if (l.type == "Convolution") convs.push_back(&l);
     if (l.type == "InnerProduct") linears.push_back(&l);
   }
-  if (convs.size() != mapping.convs.size() || linears.size() != mapping.linears.size()) {
+  if (!googlenet) {
+    conv_names = mapping.convs;
+    linear_names = mapping.linears;
+  }
+  const size_t model_convs = googlenet ? 57 : mapping.convs.size();
+  const size_t model_linears = googlenet ? 1 : mapping.linears.size();
+  if (convs.size() != model_convs || linears.size() != model_linears) {
     throw ModelError(fmt::format("{}: {} convolutions and {} inner products, but {} has {} and {}",
-                                 where, convs.size(), linears.size(), model.arch(),
-                                 mapping.convs.size(), mapping.linears.size()));
+                                 where, convs.size(), linears.size(), model.arch(), model_convs,
+                                 model_linears));
   }
 
   auto params = model.named_parameters();
@@ -169,9 +210,9 @@ LoadReport import_caffe_weights(SceneModel& model, const fs::path& prototxt,
     }
   };
   for (size_t i = 0; i < convs.size(); ++i)
-    assign(*convs[i], mapping.convs[i], i == 0);
+    assign(*convs[i], conv_names[i], googlenet ? conv_names[i] == "conv1" : i == 0);
   for (size_t i = 0; i < linears.size(); ++i)
-    assign(*linears[i], mapping.linears[i], false);
+    assign(*linears[i], linear_names[i], false);
   torch::NoGradGuard no_grad;
   for (auto& [target, value] : copies)
     target.copy_(value);

@@ -11,6 +11,9 @@
 //    96/256/384/384/256 filters, two-group conv2/conv4/conv5, LRN) into model.arch =
 //    caffenet (models/caffenet.h): conv1..5 -> features.{0,4,8,10,12}, fc6/7/8 ->
 //    classifier.{0,3,6}; the layer order and LRN parameters are checked first.
+//  - BVLC GoogLeNet (Places205/365-GoogLeNet) into model.arch = googlenet_places
+//    (models/googlenet_places.h), by layer name; the auxiliary heads' blobs
+//    (loss1/*, loss2/*) are skipped.
 // What does NOT map: that CaffeNet into torchvision's alexnet (no torchvision AlexNet
 // computes the same function): refused with a ModelError naming caffenet, rather than
 // loaded by shape luck.
@@ -29,8 +32,9 @@
 namespace scenery::models {
 
 // Loads every Convolution/InnerProduct blob, in network order, onto the model's
-// conv and linear layers (caffenet, alexnet, vgg16). Throws ModelError for an unsupported
-// arch or Caffe network, CheckpointError for an unreadable file or a shape mismatch.
+// conv and linear layers (caffenet, alexnet, vgg16), or by name (googlenet_places). Throws
+// ModelError for an unsupported arch or Caffe network, CheckpointError for an unreadable file or a
+// shape mismatch.
 LoadReport import_caffe_weights(SceneModel& model, const std::filesystem::path& prototxt,
                                 const std::filesystem::path& caffemodel);
 

@@ -72,9 +72,12 @@ DenseNetImpl::DenseNetImpl(const DenseNetOptions& o) {
   }
 }
 
+torch::Tensor DenseNetImpl::last_block(const torch::Tensor& x) {
+  return torch::relu(features->forward(x));
+}
+
 torch::Tensor DenseNetImpl::forward(const torch::Tensor& x) {
-  auto y = torch::relu(features->forward(x));
-  return classifier(torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1));
+  return classifier(torch::adaptive_avg_pool2d(last_block(x), {1, 1}).flatten(1));
 }
 
 }  // namespace scenery::models

@@ -51,6 +51,8 @@ class DenseNetImpl : public torch::nn::Module {
  public:
   explicit DenseNetImpl(const DenseNetOptions& options);
   torch::Tensor forward(const torch::Tensor& x);
+  // relu(features(x)): what the classifier's input is the spatial mean of.
+  torch::Tensor last_block(const torch::Tensor& x);
 
   torch::nn::Sequential features{nullptr};
   torch::nn::Linear classifier{nullptr};

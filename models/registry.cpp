@@ -7,6 +7,7 @@
 #include "models/alexnet.h"
 #include "models/caffenet.h"
 #include "models/densenet.h"
+#include "models/googlenet_places.h"
 #include "models/parsing_net.h"
 #include "models/resnet.h"
 #include "models/sascene.h"
@@ -62,7 +63,30 @@ SceneModel classifier(const ModelSpec& spec, Holder net, std::vector<std::string
 SceneModel make_resnet(const ModelSpec& spec, int depth, bool max_pool) {
   auto o = resnet_options(depth, spec.num_classes);
   o.max_pool = max_pool;
-  return classifier(spec, ResNet(o), {"fc."});
+  ResNet net(o);
+  SceneModel model = classifier(spec, net, {"fc."});
+  model.set_pooled_classifier(
+      {"layer4", "fc", [net](const torch::Tensor& x) mutable { return net->last_block(x); }});
+  return model;
+}
+
+SceneModel make_googlenet_places(const ModelSpec& spec) {
+  GoogLeNetPlaces net(spec.num_classes);
+  SceneModel model = classifier(spec, net, {"fc."});
+  model.set_pooled_classifier(
+      {"inception5b", "fc", [net](const torch::Tensor& x) mutable { return net->last_block(x); }});
+  return model;
+}
+
+SceneModel make_densenet(const ModelSpec& spec) {
+  DenseNetOptions o;
+  o.num_classes = spec.num_classes;
+  DenseNet net(o);
+  SceneModel model = classifier(spec, net, {"classifier."});
+  model.set_pooled_classifier({"features", "classifier", [net](const torch::Tensor& x) mutable {
+                                 return net->last_block(x);
+                               }});
+  return model;
 }
 
 SceneModel make_sascene(const ModelSpec& spec, int depth) {
@@ -70,7 +94,7 @@ SceneModel make_sascene(const ModelSpec& spec, int depth) {
   o.depth = depth;
   o.num_classes = spec.num_classes;
   SASceneNet net(o);
-  return SceneModel(
+  SceneModel model(
       spec.arch, ModelKind::kTwoBranch, spec.num_classes, net.ptr(),
       [net](const torch::Tensor& x, const SemanticMap& sem, Branches b) mutable {
         const BranchMode mode = b == Branches::kRgbOnly        ? BranchMode::kRgbOnly
@@ -87,6 +111,12 @@ SceneModel make_sascene(const ModelSpec& spec, int depth) {
         return out;
       },
       {"fc.", "fc_RGB.", "fc_SEM."}, o.semantic_channels);
+  // The fused head sees rgb * sigmoid(sem) through two more convolutions, so
+  // only the RGB branch's auxiliary head is a classifier over pooled maps.
+  model.set_pooled_classifier({"encoder4", "fc_RGB", [net](const torch::Tensor& x) mutable {
+                                 return net->rgb_features(x);
+                               }});
+  return model;
 }
 
 SceneModel make_parsing(const ModelSpec& spec, int depth) {
@@ -122,11 +152,10 @@ void register_builtin_models(ModelRegistry& r) {
       [](const ModelSpec& s) { return classifier(s, CaffeNet(s.num_classes), {"classifier.6."}); });
   r.add("vgg16", K::kClassifier, "torchvision VGG16",
         [](const ModelSpec& s) { return classifier(s, VGG(s.num_classes), {"classifier.6."}); });
-  r.add("densenet161", K::kClassifier, "torchvision DenseNet-161", [](const ModelSpec& s) {
-    DenseNetOptions o;
-    o.num_classes = s.num_classes;
-    return classifier(s, DenseNet(o), {"classifier."});
-  });
+  r.add("googlenet_places", K::kClassifier,
+        "BVLC GoogLeNet of the Places205/365 Caffe releases (LRN, ceil pooling; 224 px)",
+        make_googlenet_places);
+  r.add("densenet161", K::kClassifier, "torchvision DenseNet-161", make_densenet);
   r.add("sascene_resnet18", K::kTwoBranch, "Semantic-Aware two-branch network, ResNet-18 RGB",
         [](const ModelSpec& s) { return make_sascene(s, 18); });
   r.add("sascene_resnet50", K::kTwoBranch, "Semantic-Aware two-branch network, ResNet-50 RGB",

@@ -38,7 +38,7 @@ class ModelRegistry {
   std::map<std::string, Entry> entries_;
 };
 
-// Adds resnet18/34/50/101, wideresnet18, alexnet, caffenet, vgg16, densenet161,
+// Adds resnet18/34/50/101, wideresnet18, alexnet, caffenet, googlenet_places, vgg16, densenet161,
 // sascene_resnet18/50, parsing_resnet18dilated_ppm, parsing_resnet50dilated_ppm.
 void register_builtin_models(ModelRegistry& registry);
 

@@ -119,10 +119,12 @@ std::vector<torch::Tensor> ResNetImpl::stages(const torch::Tensor& stem_output) 
   return out;
 }
 
+torch::Tensor ResNetImpl::last_block(const torch::Tensor& x) {
+  return layer4->forward(layer3->forward(layer2->forward(layer1->forward(stem(x)))));
+}
+
 torch::Tensor ResNetImpl::pooled_features(const torch::Tensor& x) {
-  auto y = stem(x);
-  y = layer4->forward(layer3->forward(layer2->forward(layer1->forward(y))));
-  return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
+  return torch::adaptive_avg_pool2d(last_block(x), {1, 1}).flatten(1);
 }
 
 torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {

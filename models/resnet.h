@@ -71,6 +71,8 @@ class ResNetImpl : public torch::nn::Module {
   torch::Tensor stem(const torch::Tensor& x);
   // The four stages' outputs, for encoders needing intermediate features.
   std::vector<torch::Tensor> stages(const torch::Tensor& stem_output);
+  // layer4's output: N x feature_dim x h x w.
+  torch::Tensor last_block(const torch::Tensor& x);
   // Globally pooled layer4 features (N x feature_dim).
   torch::Tensor pooled_features(const torch::Tensor& x);
 

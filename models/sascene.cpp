@@ -90,14 +90,18 @@ SASceneNetImpl::SASceneNetImpl(const SASceneOptions& options) : options_(options
   init_resnet_weights(*this);
 }
 
+torch::Tensor SASceneNetImpl::rgb_features(const torch::Tensor& image) {
+  return encoder4->forward(
+      encoder3->forward(encoder2->forward(encoder1->forward(in_block->forward(image)))));
+}
+
 SASceneOutput SASceneNetImpl::forward(const torch::Tensor& image, const SemanticMap& semantic,
                                       BranchMode mode) {
   SASceneOutput out;
   torch::Tensor rgb, sem;
   if (mode != BranchMode::kSemanticOnly) {
     if (!image.defined()) throw ModelError("the RGB branch needs an image batch");
-    rgb = encoder4->forward(
-        encoder3->forward(encoder2->forward(encoder1->forward(in_block->forward(image)))));
+    rgb = rgb_features(image);
     out.rgb_logits = fc_RGB(dropout(pool(rgb)));
   }
   if (mode != BranchMode::kRgbOnly) {

@@ -67,6 +67,8 @@ class SASceneNetImpl : public torch::nn::Module {
   // `semantic`: dense [N,152,H,W] or slots (models/semantic_map.h), same result.
   SASceneOutput forward(const torch::Tensor& image, const SemanticMap& semantic,
                         BranchMode mode = BranchMode::kBoth);
+  // The RGB branch's encoder4 output, whose average feeds fc_RGB.
+  torch::Tensor rgb_features(const torch::Tensor& image);
 
   torch::nn::Sequential in_block{nullptr};
   torch::nn::Sequential encoder1{nullptr}, encoder2{nullptr}, encoder3{nullptr}, encoder4{nullptr};

@@ -82,6 +82,25 @@ std::vector<torch::Tensor> SceneModel::body_parameters() const {
   return out;
 }
 
+const PooledClassifier& SceneModel::pooled_classifier() const {
+  if (!has_pooled_classifier()) {
+    throw ModelError(fmt::format(
+        "{} has no classifier over globally averaged convolutional features, so it has no class "
+        "activation maps (the ResNets, wideresnet18, densenet161 and the two-branch RGB branch "
+        "have one)",
+        arch_));
+  }
+  return pooled_;
+}
+
+torch::Tensor SceneModel::pooled_classifier_weight() const {
+  return module_->named_parameters(true)[pooled_classifier().classifier + ".weight"];
+}
+
+torch::Tensor SceneModel::pooled_classifier_bias() const {
+  return module_->named_parameters(true)[pooled_classifier().classifier + ".bias"];
+}
+
 void SceneModel::to(torch::Device device) {
   module_->to(device);
 }

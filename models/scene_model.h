@@ -28,6 +28,16 @@ struct ModelOutput {
   torch::Tensor aux_logits;  // parsing deep-supervision head (training only)
 };
 
+// What class activation maps (Zhou et al. 2016) need of a network whose
+// logits are a linear layer over the global average of its last convolutional
+// block: that block's output and the linear layer's name.
+struct PooledClassifier {
+  std::string feature_layer;  // module that produces the maps ("layer4", "features", "encoder4")
+  std::string classifier;     // the nn::Linear over their average ("fc", "classifier", "fc_RGB")
+  // N x K x h x w, what the classifier's input is the spatial mean of.
+  std::function<torch::Tensor(const torch::Tensor& images)> features;
+};
+
 // What a two-branch model evaluates (ignored by other kinds).
 enum class Branches { kBoth, kRgbOnly, kSemanticOnly };
 
@@ -65,6 +75,16 @@ class SceneModel {
   std::vector<torch::Tensor> head_parameters() const;
   std::vector<torch::Tensor> body_parameters() const;
 
+  // Networks with a PooledClassifier (the ResNets, wideresnet18, densenet161,
+  // the two-branch RGB branch) support class activation maps.
+  void set_pooled_classifier(PooledClassifier view) { pooled_ = std::move(view); }
+  bool has_pooled_classifier() const { return static_cast<bool>(pooled_.features); }
+  // Throws ModelError naming the arch when it has none (AlexNet, VGG16, ...).
+  const PooledClassifier& pooled_classifier() const;
+  // The classifier's weight (classes x K) and bias (classes).
+  torch::Tensor pooled_classifier_weight() const;
+  torch::Tensor pooled_classifier_bias() const;
+
   void train(bool on = true) { module_->train(on); }
   void eval() { module_->eval(); }
   bool is_training() const { return module_->is_training(); }
@@ -81,6 +101,7 @@ class SceneModel {
   std::shared_ptr<torch::nn::Module> module_;
   ForwardFn forward_;
   std::vector<std::string> head_prefixes_;
+  PooledClassifier pooled_;
 };
 
 }  // namespace scenery::models

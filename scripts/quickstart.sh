@@ -36,6 +36,7 @@ bin=${SCENERY_BUILD_DIR:-build}
 data_tool="$bin/data/scenery-data"
 train_tool="$bin/train/scenery-train"
 eval_tool="$bin/eval/scenery-eval"
+inspect_tool="$bin/eval/scenery-inspect"
 
 # The demo folder is ours to recreate; anything else of that name is the user's.
 if [ -e "$out" ]; then
@@ -67,7 +68,7 @@ threads=$(nproc)
 step() { echo; echo "== $* =="; }
 metric() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 
-step "1/8 synthetic Places365-Standard ($places_classes classes, medium) and ADE20K ($ade_classes scene classes, hard)"
+step "1/9 synthetic Places365-Standard ($places_classes classes, medium) and ADE20K ($ade_classes scene classes, hard)"
 "$data_tool" synth --layout places365 --out "$out/places365" --classes "$places_classes" \
   --per-class "$places_per_class" --eval-per-class "$places_eval" --size 80 --seed 1 \
   --difficulty medium
@@ -78,19 +79,19 @@ for seed in $seeds; do
 done
 "$data_tool" check --data.dataset places365 --data.root "$out/places365" --data.split val
 
-step "2/8 train ResNet-18 on Places365 (64 px crops, $places_epochs epochs)"
+step "2/9 train ResNet-18 on Places365 (64 px crops, $places_epochs epochs)"
 "$train_tool" --config configs/quickstart.cfg \
   --data.root "$out/places365" --model.num_classes "$places_classes" \
   --train.run_dir "$out/runs/places365_resnet18" --train.epochs "$places_epochs" \
   --train.threads "$threads"
 
-step "3/8 evaluate it on the val split (centre crop) and write its report"
+step "3/9 evaluate it on the val split (centre crop) and write its report"
 "$eval_tool" run --data.dataset places365 --data.root "$out/places365" --data.split val \
   --data.resize 72 --eval.checkpoint "$out/runs/places365_resnet18/best.ckpt" \
   --eval.out "$out/eval/places365_val" --eval.submission "$out/eval/places365_val_top5.txt" \
   | tee "$out/eval/places365_val.txt"
 
-step "4/8 Places365 challenge submission for the test split, and the val file scored like the devkit"
+step "4/9 Places365 challenge submission for the test split, and the val file scored like the devkit"
 "$eval_tool" run --data.dataset places365 --data.root "$out/places365" --data.split test \
   --data.resize 72 --eval.crop ten --eval.checkpoint "$out/runs/places365_resnet18/best.ckpt" \
   --eval.out "$out/eval/places365_test" --eval.submission "$out/submission_places365_test.txt"
@@ -98,14 +99,21 @@ head -n 3 "$out/submission_places365_test.txt"
 "$eval_tool" score --num-classes "$places_classes" --places "$out/eval/places365_val_top5.txt" \
   --ground-truth "$out/places365/places365_val.txt" --json "$out/eval/places365_val_score.json"
 
+step "5/9 look inside the Places365 model: top-5 and class activation maps of the val images"
+"$inspect_tool" predict --inspect.checkpoint "$out/runs/places365_resnet18/best.ckpt" \
+  --data.dataset places365 --data.root "$out/places365" --data.split val \
+  --inspect.input_size 160 --inspect.out "$out/inspect/places365_val" --cam.top 1 \
+  | tee "$out/eval/places365_inspect.txt"
+head -n 1 "$out/inspect/places365_val/predictions.jsonl"
+
 for seed in $seeds; do
-  step "5/8 train the two-branch Semantic-Aware network on ADE20K scenes, seed $seed (RGB + annotation maps, $ade_epochs epochs)"
+  step "6/9 train the two-branch Semantic-Aware network on ADE20K scenes, seed $seed (RGB + annotation maps, $ade_epochs epochs)"
   "$train_tool" --config configs/quickstart_sascene.cfg \
     --data.root "$out/ade20k_seed$seed" --model.num_classes "$ade_classes" \
     --train.run_dir "$out/runs/ade20k_sascene_resnet18_seed$seed" --train.epochs "$ade_epochs" \
     --train.threads "$threads"
 
-  step "6/8 evaluate it, seed $seed: RGB only, semantic only, both branches"
+  step "7/9 evaluate it, seed $seed: RGB only, semantic only, both branches"
   for branches in rgb semantic both; do
     "$eval_tool" run --data.dataset ade20k --data.root "$out/ade20k_seed$seed" --data.split val \
       --data.image_size 160 --data.resize 176 --eval.semantic masks --eval.branches "$branches" \
@@ -115,7 +123,7 @@ for seed in $seeds; do
   done
 done
 
-step "7/8 scene parsing on the ADE20K scenes of seed $first_seed (dilated ResNet-18 + PPM, $parse_epochs epochs)"
+step "8/9 scene parsing on the ADE20K scenes of seed $first_seed (dilated ResNet-18 + PPM, $parse_epochs epochs)"
 "$train_tool" --config configs/quickstart_parsing.cfg --data.root "$out/ade20k_seed$first_seed" \
   --train.run_dir "$out/runs/ade20k_parsing_resnet18" --train.epochs "$parse_epochs" \
   --train.threads "$threads"
@@ -123,7 +131,7 @@ step "7/8 scene parsing on the ADE20K scenes of seed $first_seed (dilated ResNet
   --eval.checkpoint "$out/runs/ade20k_parsing_resnet18/best.ckpt" \
   --eval.out "$out/eval/ade20k_parsing" | tee "$out/eval/ade20k_parsing.txt"
 
-step "8/8 summary"
+step "9/9 summary"
 summary="$out/summary.md"
 ade_val=$((ade_classes * ade_eval))
 chance() { awk -v n="$1" 'BEGIN { printf "%.4f", 1 / n }'; }
@@ -168,6 +176,7 @@ cat "$summary"
 echo
 echo "submission: $out/submission_places365_test.txt ($(wc -l < "$out/submission_places365_test.txt") lines)"
 echo "reports:    $out/eval/*/results.json, per_class.csv, confusion.png; runs: $out/runs/*/metrics.csv"
+echo "inspect:    $out/inspect/places365_val/predictions.jsonl and cam/ (class activation maps)"
 
 # The claim the table exists for, on every seed.
 for seed in $seeds; do

@@ -11,6 +11,7 @@
 #include "core/main_guard.h"
 #include "models/caffe_import.h"
 #include "models/checkpoint.h"
+#include "models/keras_import.h"
 #include "models/registry.h"
 
 namespace {
@@ -75,8 +76,8 @@ int run_import_caffe(const std::string& program, const std::vector<std::string>&
   scenery::Config config(program, "convert Caffe Places-CNN weights into a Scenery checkpoint");
   scenery::add_common_options(config);
   config.add<std::string>("arch", "caffenet",
-                          "caffenet (the Places205/365 AlexNet), vgg16, or a torchvision-shaped "
-                          "alexnet");
+                          "caffenet (the Places205/365 AlexNet), vgg16, googlenet_places (the "
+                          "Places205/365 GoogLeNet), or a torchvision-shaped alexnet");
   config.add<std::string>("prototxt", "", "the deploy .prototxt");
   config.add<std::string>("caffemodel", "", "the .caffemodel weights");
   config.add<int>("num-classes", 365, "classes of the model's last layer");
@@ -114,6 +115,45 @@ int run_import_caffe(const std::string& program, const std::vector<std::string>&
   return 0;
 }
 
+int run_import_keras(const std::string& program, const std::vector<std::string>& args) {
+  scenery::Config config(program,
+                         "convert the Keras VGG16-Places365 / VGG16-Hybrid1365 .h5 weights into "
+                         "a Scenery vgg16 checkpoint");
+  scenery::add_common_options(config);
+  config.add<std::string>("h5", "", "the Keras weights (save_weights or a whole-model save)");
+  config.add<std::string>("mean-bgr", "104,117,123",
+                          "per-channel mean subtracted from 0..255 BGR pixels (the Caffe "
+                          "release's preprocessing, which the port keeps)");
+  config.add<bool>("bgr-input", true,
+                   "the weights' conv1 reads BGR (the port of the Caffe release): flip it so "
+                   "the checkpoint takes RGB");
+  config.add<std::string>("categories", "", "optional class names, one per line (first word)");
+  config.add<std::string>("out", "", "checkpoint to write");
+  if (auto code = scenery::parse_or_exit(config, args)) return *code;
+  for (const char* key : {"h5", "out"}) {
+    if (config.get<std::string>(key).empty())
+      throw ConfigError(fmt::format("--{} is required", key));
+  }
+  const std::string h5 = config.get<std::string>("h5");
+  const auto info = models::inspect_keras_vgg16(h5);
+  models::SceneModel model = models::create_model("vgg16", info.num_classes);
+  const auto report = models::import_keras_vgg16(model, h5, config.get<bool>("bgr-input"));
+  models::CheckpointMeta meta;
+  models::caffe_input_normalization(parse_mean(config.get<std::string>("mean-bgr")), meta);
+  if (const auto file = config.get<std::string>("categories"); !file.empty()) {
+    meta.class_names = read_class_names(file);
+    if (static_cast<int64_t>(meta.class_names.size()) != info.num_classes) {
+      throw ConfigError(fmt::format("{}: {} class names, but {} has {} classes", file,
+                                    meta.class_names.size(), h5, info.num_classes));
+    }
+  }
+  const std::string out = config.get<std::string>("out");
+  models::save_checkpoint(out, model, meta);
+  scenery::log::info("wrote {} (vgg16, {} classes, {} tensors from Keras, backend {})", out,
+                     info.num_classes, report.loaded.size(), info.backend);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,6 +164,8 @@ int main(int argc, char** argv) {
             {"list", "the architectures (model.arch) with parameter counts", run_list},
             {"import-caffe", "convert Caffe Places-CNN weights into a checkpoint",
              run_import_caffe},
+            {"import-keras", "convert the Keras VGG16-Places .h5 weights into a checkpoint",
+             run_import_keras},
         });
   });
 }

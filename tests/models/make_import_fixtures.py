@@ -11,6 +11,20 @@
                                             protobuf written by hand) + reference logits
   make_import_fixtures.py caffenet DIR      the first layers of an original CaffeNet
                                             (LRN, grouped conv2)
+  make_import_fixtures.py googlenet DIR     a whole BVLC GoogLeNet (Places205/365-GoogLeNet
+                                            deploy.prototxt, 9 classes), random weights;
+                                            the .caffemodel also holds the auxiliary heads'
+                                            blobs (loss1/*, loss2/*), as the releases' do
+  make_import_fixtures.py keras_vgg16 DIR   the Keras VGG16-Places365 port's .h5 weights, two
+                                            ways: vgg16_tf.h5 (Keras 2 save_weights, TensorFlow,
+                                            (kh,kw,in,out) kernels, fc1 over H x W x C, layers
+                                            conv1_1..predictions) and vgg16_th.h5 (Keras 1
+                                            save, Theano with "th" ordering: (out,in,kh,kw)
+                                            kernels flipped for true convolution, fc1 over
+                                            C x H x W, under model_weights, layers
+                                            block1_conv1..fc8 style names); written with
+                                            python3-h5py; reference logits of the
+                                            torchvision vgg16 with the same weights
   make_import_fixtures.py caffenet_full DIR the whole Places-CNN AlexNet (CaffeNet order:
                                             pool before LRN, grouped conv2/4/5, fc6-fc8),
                                             random weights; also bvlc_order.prototxt, the
@@ -228,7 +242,168 @@ def caffenet_full(out):
     write_caffe(out, "bvlc_order", net(True), binary, 227)
 
 
+def keras_vgg16(out):
+    import h5py
+    import numpy as np
+    torch.manual_seed(17)
+    num_classes = 365
+    model = tvm.vgg16(num_classes=num_classes)
+    with torch.no_grad():
+        # Sparse fully connected weights (1 in 50) keep the files small under gzip
+        # while every spatial position of fc1's input still matters.
+        for i in (0, 3, 6):
+            fc = model.classifier[i]
+            mask = torch.rand_like(fc.weight) < 0.02
+            fc.weight.copy_(torch.randn_like(fc.weight) * mask * (50.0 / fc.in_features) ** 0.5)
+            fc.bias.normal_(0, 0.1)
+        for m in model.features:
+            if isinstance(m, nn.Conv2d):
+                m.bias.normal_(0, 0.05)
+    model.eval()
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    conv_names = []
+    for b, n in enumerate([2, 2, 3, 3, 3], start=1):
+        conv_names += [(b, i) for i in range(1, n + 1)]
+    fcs = [model.classifier[0], model.classifier[3], model.classifier[6]]
+
+    def strings(items):
+        return np.array([s.encode() for s in items])
+
+    def dataset(group, name, array):
+        group.create_dataset(name, data=np.ascontiguousarray(array, dtype="<f4"),
+                             compression="gzip", compression_opts=1)
+
+    # Keras 2, TensorFlow: what the port ships.
+    with h5py.File(os.path.join(out, "vgg16_tf.h5"), "w") as f:
+        layers = ["input_1"]
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = b"2.1.5"
+        for (b, i), conv in zip(conv_names, convs):
+            name = f"conv{b}_{i}"
+            g = f.create_group(name)
+            g.attrs["weight_names"] = strings([f"{name}/kernel:0", f"{name}/bias:0"])
+            dataset(g, f"{name}/kernel:0", conv.weight.detach().permute(2, 3, 1, 0).numpy())
+            dataset(g, f"{name}/bias:0", conv.bias.detach().numpy())
+            layers.append(name)
+            if i == [2, 2, 3, 3, 3][b - 1]:
+                f.create_group(f"pool{b}").attrs["weight_names"] = strings([])
+                layers.append(f"pool{b}")
+        f.create_group("flatten").attrs["weight_names"] = strings([])
+        layers.append("flatten")
+        for name, fc in zip(["fc1", "fc2", "predictions"], fcs):
+            w = fc.weight.detach()
+            if name == "fc1":  # torch's columns are C x H x W; Keras' rows H x W x C
+                w = w.view(-1, 512, 7, 7).permute(0, 2, 3, 1).reshape(w.shape[0], -1)
+            g = f.create_group(name)
+            g.attrs["weight_names"] = strings([f"{name}/kernel:0", f"{name}/bias:0"])
+            dataset(g, f"{name}/kernel:0", w.t().numpy())
+            dataset(g, f"{name}/bias:0", fc.bias.detach().numpy())
+            layers.append(name)
+        f.attrs["layer_names"] = strings(layers)
+
+    # Keras 1, Theano, "th" ordering, a whole-model save.
+    with h5py.File(os.path.join(out, "vgg16_th.h5"), "w") as f:
+        f.attrs["model_config"] = ('{"class_name": "Model", "config": {"layers": [{"class_name": '
+                                   '"Convolution2D", "config": {"name": "block1_conv1", '
+                                   '"dim_ordering": "th"}}]}}').encode()
+        mw = f.create_group("model_weights")
+        mw.attrs["backend"] = b"theano"
+        layers = []
+        for (b, i), conv in zip(conv_names, convs):
+            name = f"block{b}_conv{i}"
+            g = mw.create_group(name)
+            g.attrs["weight_names"] = [f"{name}_W", f"{name}_b"]  # variable-length strings
+            dataset(g, f"{name}_W", conv.weight.detach().flip(2, 3).numpy())
+            dataset(g, f"{name}_b", conv.bias.detach().numpy())
+            layers.append(name)
+        for name, fc in zip(["fc6", "fc7", "fc8"], fcs):
+            g = mw.create_group(name)
+            g.attrs["weight_names"] = [f"{name}_W", f"{name}_b"]
+            dataset(g, f"{name}_W", fc.weight.detach().t().numpy())
+            dataset(g, f"{name}_b", fc.bias.detach().numpy())
+            layers.append(name)
+        mw.attrs["layer_names"] = strings(layers)
+
+    x = torch.rand(1, 3, 224, 224) * 2 - 1
+    with torch.no_grad():
+        torch.save({"input": x, "logits": model(x)}, os.path.join(out, "vgg16_keras.io.pt"))
+
+
+GOOGLENET_INCEPTIONS = [  # name, in, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj
+    ("3a", 192, 64, 96, 128, 16, 32, 32), ("3b", 256, 128, 128, 192, 32, 96, 64),
+    ("4a", 480, 192, 96, 208, 16, 48, 64), ("4b", 512, 160, 112, 224, 24, 64, 64),
+    ("4c", 512, 128, 128, 256, 24, 64, 64), ("4d", 512, 112, 144, 288, 32, 64, 64),
+    ("4e", 528, 256, 160, 320, 32, 128, 128), ("5a", 832, 256, 160, 320, 32, 128, 128),
+    ("5b", 832, 384, 192, 384, 48, 128, 128)]
+
+
+def googlenet(out):
+    torch.manual_seed(13)
+    num_classes = 9
+    text, binary = [], []
+
+    def conv(name, bottom, cin, cout, k, stride=1, pad=0):
+        w = torch.randn(cout, cin, k, k) * (2.0 / (cin * k * k)) ** 0.5
+        b = torch.randn(cout) * 0.05
+        text.append(text_layer(name, "Convolution", bottom, name,
+                               f"convolution_param {{ num_output: {cout} pad: {pad} "
+                               f"kernel_size: {k} stride: {stride} }}"))
+        text.append(text_layer(name.replace("/", "/relu_", 1) if "/" in name else "relu_" + name,
+                               "ReLU", name, name))
+        binary.append(layer(name, "Convolution", [w, b]))
+        return name
+
+    pool = "pooling_param {{ pool: {} kernel_size: {} stride: {} {}}}"
+    lrn = "lrn_param { local_size: 5 alpha: 0.0001 beta: 0.75 }"
+    x = conv("conv1/7x7_s2", "data", 3, 64, 7, 2, 3)
+    text.append(text_layer("pool1/3x3_s2", "Pooling", x, "pool1/3x3_s2",
+                           pool.format("MAX", 3, 2, "")))
+    text.append(text_layer("pool1/norm1", "LRN", "pool1/3x3_s2", "pool1/norm1", lrn))
+    x = conv("conv2/3x3_reduce", "pool1/norm1", 64, 64, 1)
+    x = conv("conv2/3x3", x, 64, 192, 3, 1, 1)
+    text.append(text_layer("conv2/norm2", "LRN", x, "conv2/norm2", lrn))
+    text.append(text_layer("pool2/3x3_s2", "Pooling", "conv2/norm2", "pool2/3x3_s2",
+                           pool.format("MAX", 3, 2, "")))
+    x = "pool2/3x3_s2"
+    for name, cin, b1, b2r, b2, b3r, b3, b4 in GOOGLENET_INCEPTIONS:
+        p = f"inception_{name}/"
+        tops = [conv(p + "1x1", x, cin, b1, 1)]
+        r = conv(p + "3x3_reduce", x, cin, b2r, 1)
+        tops.append(conv(p + "3x3", r, b2r, b2, 3, 1, 1))
+        r = conv(p + "5x5_reduce", x, cin, b3r, 1)
+        tops.append(conv(p + "5x5", r, b3r, b3, 5, 1, 2))
+        text.append(text_layer(p + "pool", "Pooling", x, p + "pool",
+                               pool.format("MAX", 3, 1, "pad: 1 ")))
+        tops.append(conv(p + "pool_proj", p + "pool", cin, b4, 1))
+        bottoms = " ".join(f'bottom: "{t}"' for t in tops)
+        text.append(f'layer {{ name: "{p}output" type: "Concat" {bottoms} top: "{p}output" }}\n')
+        x = p + "output"
+        if name in ("3b", "4e"):
+            stage = "pool3" if name == "3b" else "pool4"
+            text.append(text_layer(f"{stage}/3x3_s2", "Pooling", x, f"{stage}/3x3_s2",
+                                   pool.format("MAX", 3, 2, "")))
+            x = f"{stage}/3x3_s2"
+        if name in ("4a", "4d"):  # the auxiliary heads' blobs, not in the deploy net
+            aux = "loss1" if name == "4a" else "loss2"
+            binary.append(layer(f"{aux}/conv", "Convolution",
+                                [torch.randn(128, cin if name == "4a" else 528, 1, 1), torch.zeros(128)]))
+            binary.append(layer(f"{aux}/fc", "InnerProduct",
+                                [torch.randn(1024, 2048) * 0.01, torch.zeros(1024)]))
+            binary.append(layer(f"{aux}/classifier", "InnerProduct",
+                                [torch.randn(num_classes, 1024) * 0.01, torch.zeros(num_classes)]))
+    text.append(text_layer("pool5/7x7_s1", "Pooling", x, "pool5/7x7_s1",
+                           pool.format("AVE", 7, 1, "")))
+    text.append(text_layer("pool5/drop_7x7_s1", "Dropout", "pool5/7x7_s1", "pool5/7x7_s1",
+                           "dropout_param { dropout_ratio: 0.4 }"))
+    text.append(text_layer("loss3/classifier", "InnerProduct", "pool5/7x7_s1", "loss3/classifier",
+                           f"inner_product_param {{ num_output: {num_classes} }}"))
+    binary.append(layer("loss3/classifier", "InnerProduct",
+                        [torch.randn(num_classes, 1024) * 0.05, torch.randn(num_classes) * 0.1]))
+    text.append(text_layer("prob", "Softmax", "loss3/classifier", "prob"))
+    write_caffe(out, "googlenet_places", text, binary, 224)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
     {"places365": places365, "caffe_vgg16": caffe_vgg16, "caffenet": caffenet,
-     "caffenet_full": caffenet_full}[sys.argv[1]](sys.argv[2])
+     "caffenet_full": caffenet_full, "googlenet": googlenet, "keras_vgg16": keras_vgg16}[sys.argv[1]](sys.argv[2])

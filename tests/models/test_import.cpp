@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "models/caffe_import.h"
 #include "models/checkpoint.h"
+#include "models/keras_import.h"
 #include "models/models_test_util.h"
 #include "models/registry.h"
 
@@ -122,6 +123,99 @@ TEST(CaffeImport, PlacesAlexNetImportsIntoCaffeNetAndMatchesOpenCvsCaffeForward)
     FAIL() << "expected ModelError";
   } catch (const ModelError& e) {
     EXPECT_NE(std::string(e.what()).find("layer order"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CaffeImport, PlacesGoogLeNetImportsByNameAndMatchesOpenCvsCaffeForward) {
+  SCENERY_REQUIRE_TORCHVISION();
+  TempDir dir;
+  fixtures("googlenet", dir);
+  const fs::path prototxt = dir / "googlenet_places.prototxt";
+  const fs::path caffemodel = dir / "googlenet_places.caffemodel";
+  auto model = create_model("googlenet_places", 9);
+  const LoadReport r = import_caffe_weights(model, prototxt, caffemodel);
+  EXPECT_EQ(r.loaded.size(), 116u);  // 57 convolutions + the classifier, weight and bias
+  EXPECT_EQ(r.loaded[0], "conv1.weight <- conv1/7x7_s2[0]");
+  EXPECT_NE(std::find(r.loaded.begin(), r.loaded.end(),
+                      "inception4d.branch3.1.weight <- inception_4d/5x5[0]"),
+            r.loaded.end());
+  EXPECT_EQ(r.loaded.back(), "fc.bias <- loss3/classifier[1]");
+  EXPECT_EQ(model.named_parameters().size(), r.loaded.size());  // every parameter came from Caffe
+
+  // Independent truth: OpenCV's Caffe layers (LRN, ceil-rounded pooling,
+  // padded max-pooling in the inception modules, concat, 7x7 average) on BGR input.
+  torch::manual_seed(4);
+  const auto bgr = torch::rand({2, 3, 224, 224}) * 50;
+  cv::dnn::Net net = cv::dnn::readNetFromCaffe(prototxt.string(), caffemodel.string());
+  const int dims[] = {2, 3, 224, 224};
+  cv::Mat blob(4, dims, CV_32F, bgr.data_ptr<float>());
+  net.setInput(blob);
+  const cv::Mat logits = net.forward("loss3/classifier");
+  const auto caffe =
+      torch::from_blob(const_cast<float*>(logits.ptr<float>()), {2, 9}, torch::kFloat).clone();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const auto ours = model.forward(bgr.flip({1}));  // our conv1 takes RGB
+  const float scale = caffe.abs().max().item<float>();
+  const float d = (ours.logits - caffe).abs().max().item<float>();
+  std::printf(
+      "googlenet_places vs OpenCV's Caffe forward: max abs logit diff %.3g (logits up to "
+      "%.3g)\n",
+      d, scale);
+  EXPECT_GT(scale, 1e-2f);
+  EXPECT_LE(d, 1e-4f * std::max(1.0f, scale));
+  // It has class activation maps: the classifier averages inception5b.
+  ASSERT_TRUE(model.has_pooled_classifier());
+  EXPECT_EQ(model.pooled_classifier().features(bgr).sizes(), torch::IntArrayRef({2, 1024, 7, 7}));
+}
+
+TEST(KerasImport, Vgg16PlacesPortsLoadInEitherLayoutWithTorchvisionsLogits) {
+  SCENERY_REQUIRE_TORCHVISION();
+  if (!keras_import_available()) GTEST_SKIP() << "built without HDF5 (libhdf5-dev)";
+  if (run_command(kPython + " -c 'import h5py'").exit_code != 0)
+    GTEST_SKIP() << "/usr/bin/python3 lacks h5py (python3-h5py)";
+  TempDir dir;
+  fixtures("keras_vgg16", dir);
+  auto io = load_pickle((dir / "vgg16_keras.io.pt").string());
+  const auto x = io.at("input").toTensor();
+  const auto expected = io.at("logits").toTensor();
+  struct Case {
+    std::string file, backend;
+    bool channels_last, oihw;
+  };
+  for (const Case& c : {Case{"vgg16_tf.h5", "tensorflow", true, false},
+                        Case{"vgg16_th.h5", "theano", false, true}}) {
+    SCOPED_TRACE(c.file);
+    const KerasFileInfo info = inspect_keras_vgg16(dir / c.file);
+    EXPECT_EQ(info.backend, c.backend);
+    EXPECT_EQ(info.channels_last, c.channels_last);
+    EXPECT_EQ(info.kernels_oihw, c.oihw);
+    ASSERT_EQ(info.num_classes, 365);
+    auto model = create_model("vgg16", info.num_classes);
+    int64_t parameters = 0;
+    for (const auto& p : model.named_parameters())
+      parameters += p.value().numel();
+    EXPECT_EQ(parameters, 135'755'949);  // the port's count at 365 classes
+    const LoadReport r = import_keras_vgg16(model, dir / c.file);
+    EXPECT_EQ(r.loaded.size(), 32u);  // 13 convolutions + 3 dense layers, kernel and bias
+    // The fixture's torchvision model reads the port's BGR; ours RGB.
+    const auto ours = eval_logits(model, x.flip({1}));
+    const float scale = expected.abs().max().item<float>();
+    const float d = (ours - expected).abs().max().item<float>();
+    std::printf("%s vs torchvision vgg16: max abs logit diff %.3g (logits up to %.3g)\n",
+                c.file.c_str(), d, scale);
+    EXPECT_GT(scale, 1e-2f);
+    EXPECT_LE(d, 1e-4f * std::max(1.0f, scale));
+  }
+  auto resnet = create_model("resnet18", 365);
+  EXPECT_THROW(import_keras_vgg16(resnet, dir / "vgg16_tf.h5"), ModelError);
+  scenery::testing::write_text(dir / "not.h5", "plain text");
+  try {
+    inspect_keras_vgg16(dir / "not.h5");
+    FAIL() << "read a text file";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("not.h5: not an HDF5 file"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -44,6 +44,9 @@ TEST(Backbones, CaffeNetHasTheOriginalAlexNetParameterCount) {
 
 TEST(Backbones, Vgg16With365ClassesHasThePlacesParameterCount) {
   EXPECT_EQ(count_parameters(create_model("vgg16", 365)), 135'755'949);
+  // BVLC GoogLeNet's deploy net (no auxiliary heads): 6,998,552 at 1000 classes.
+  EXPECT_EQ(count_parameters(create_model("googlenet_places", 1000)), 6'998'552);
+  EXPECT_EQ(count_parameters(create_model("googlenet_places", 365)), 6'347'677);
   EXPECT_EQ(count_parameters(create_model("resnet50", 365)), 24'255'917);
 }
 
@@ -106,12 +109,12 @@ TEST(Registry, UnknownArchListsTheKnownOnes) {
     EXPECT_NE(msg.find("resnet19"), std::string::npos) << msg;
     for (const char* known :
          {"resnet18", "resnet34", "resnet50", "resnet101", "wideresnet18", "alexnet", "caffenet",
-          "vgg16", "densenet161", "sascene_resnet18", "sascene_resnet50",
+          "googlenet_places", "vgg16", "densenet161", "sascene_resnet18", "sascene_resnet50",
           "parsing_resnet18dilated_ppm", "parsing_resnet50dilated_ppm"}) {
       EXPECT_NE(msg.find(known), std::string::npos) << known;
     }
   }
-  EXPECT_EQ(model_registry().names().size(), 13u);
+  EXPECT_EQ(model_registry().names().size(), 14u);
   EXPECT_THROW(create_model("resnet18", 0), ModelError);
 }
 
