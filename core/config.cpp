@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string>& config_sections() {
   static const std::vector<std::string> sections = {"data", "model",   "train", "eval",
-                                                    "dist", "inspect", "cam"};
+                                                    "dist", "inspect", "cam",   "units"};
   return sections;
 }
 
@@ -32,6 +32,7 @@ const std::map<std::string, std::string>& section_titles() {
       {"dist", "[dist] distributed training"},
       {"inspect", "[inspect] looking inside a trained model (scenery-inspect)"},
       {"cam", "[cam] class activation maps"},
+      {"units", "[units] unit dissection and segmentation"},
   };
   return titles;
 }

@@ -23,6 +23,7 @@
 #include "data/decode.h"
 #include "dist/launch.h"
 #include "eval/class_activation.h"
+#include "eval/inspect_inputs.h"
 #include "eval/json_writer.h"
 #include "eval/predict_output.h"
 #include "eval/scene_predictor.h"
@@ -36,18 +37,6 @@ namespace fs = std::filesystem;
 namespace {
 
 void add_predict_options(Config& c) {
-  c.add<std::string>("inspect.checkpoint", "", "scene classifier checkpoint to inspect");
-  c.add<std::string>("inspect.input", "",
-                     "an image or a folder of images (searched recursively); empty: the "
-                     "dataset split named by the data.* options");
-  c.add<std::string>("inspect.out", "inspect-out",
-                     "folder for predictions.jsonl, predictions.csv, predict.json and cam/");
-  c.add<std::string>("inspect.device", "auto", "auto (cuda when available), cpu or cuda");
-  c.add<int>("inspect.batch_size", 16, "images per forward pass");
-  c.add<int>("inspect.top_k", 5, "classes reported per image");
-  c.add<int>("inspect.input_size", 0,
-             "network input side S (0: the checkpoint's input size); larger inputs give "
-             "finer class activation maps");
   c.add<std::string>("inspect.preprocess", "squash",
                      "squash: Resize((S,S)) as run_placesCNN_unified.py; crop: Resize(256) + "
                      "CenterCrop(S) as run_placesCNN_basic.py (S = the checkpoint's input size)");
@@ -72,49 +61,6 @@ void add_predict_options(Config& c) {
   c.add<double>("cam.box_fraction", 0.2,
                 "localisation box: largest component above this fraction of the map's maximum");
   c.add<bool>("cam.draw_box", false, "draw the localisation box on the written maps");
-}
-
-struct InputImage {
-  fs::path file;
-  std::string name;
-  int64_t label = -1;
-};
-
-std::vector<InputImage> list_inputs(const Config& config, std::vector<std::string>& class_names) {
-  std::vector<InputImage> out;
-  const fs::path input = config.get<std::string>("inspect.input");
-  if (!input.empty()) {
-    if (fs::is_regular_file(input)) {
-      out.push_back({input, input.filename().string()});
-    } else if (fs::is_directory(input)) {
-      for (const auto& e : fs::recursive_directory_iterator(input)) {
-        if (e.is_regular_file() && data::is_image_file(e.path()))
-          out.push_back({e.path(), fs::relative(e.path(), input).generic_string()});
-      }
-      std::sort(out.begin(), out.end(),
-                [](const InputImage& a, const InputImage& b) { return a.name < b.name; });
-      if (out.empty())
-        throw DataError(fmt::format("{}: no image files in the folder", input.string()));
-    } else {
-      throw DataError(
-          fmt::format("inspect.input: '{}' is neither an image nor a folder", input.string()));
-    }
-    return out;
-  }
-  if (config.get<std::string>("data.root").empty()) {
-    throw UsageError(
-        "give what to inspect: --inspect.input IMAGE|FOLDER, or a dataset split with "
-        "--data.dataset, --data.root and --data.split");
-  }
-  const data::Catalog catalog = data::open_catalog(data::catalog_spec_from_config(config));
-  class_names = catalog.class_names();
-  out.reserve(catalog.size());
-  for (size_t i = 0; i < catalog.size(); ++i) {
-    const std::string name(catalog.image_path(i));
-    out.push_back({catalog.at(i).image, name, catalog.label(i)});
-  }
-  log::info("{} {}: {} images", catalog.dataset(), catalog.split(), catalog.size());
-  return out;
 }
 
 std::vector<std::string> read_category_names(const fs::path& file) {
@@ -163,12 +109,11 @@ int run_predict_tool(const std::string& program, const std::vector<std::string>&
                 "classifier over an image, a folder or a dataset split");
   add_common_options(config);
   data::add_data_options(config);
+  add_inspect_input_options(config, "inspect-out",
+                            "predictions.jsonl, predictions.csv, predict.json and cam/");
   add_predict_options(config);
   if (auto code = parse_or_exit(config, args)) return *code;
 
-  const std::string checkpoint_path = config.get<std::string>("inspect.checkpoint");
-  if (checkpoint_path.empty())
-    throw UsageError("give the checkpoint to inspect: --inspect.checkpoint FILE");
   const fs::path out = config.get<std::string>("inspect.out");
   const std::string map_format = config.get<std::string>("cam.format");
   if (map_format != "jpg" && map_format != "png")
@@ -177,26 +122,18 @@ int run_predict_tool(const std::string& program, const std::vector<std::string>&
   if (batch_size < 1)
     throw ConfigError(fmt::format("inspect.batch_size must be >= 1, got {}", batch_size));
 
-  models::Checkpoint checkpoint = models::read_checkpoint(checkpoint_path);
-  if (checkpoint.meta.arch.empty()) {
-    throw CheckpointError(
-        fmt::format("'{}' holds bare weights without an architecture; convert it with "
-                    "scripts/convert_places365_checkpoint.py",
-                    checkpoint_path));
-  }
-  models::SceneModel model =
-      models::create_model(checkpoint.meta.arch, checkpoint.meta.num_classes);
-  models::load_state_dict(model, checkpoint.state_dict, models::LoadMode::kStrict, checkpoint_path);
-  const torch::Device device =
-      dist::rank_device("inspect.device", config.get<std::string>("inspect.device"), 0);
-  model.to(device);
-  model.to_channels_last();
+  InspectedModel inspected = load_inspected_model(config);
+  models::SceneModel& model = inspected.model;
+  const models::CheckpointMeta& model_meta = inspected.meta;
+  const torch::Device device = inspected.device;
+  const std::string& checkpoint_path = inspected.source;
 
-  std::vector<std::string> dataset_classes;
-  const std::vector<InputImage> inputs = list_inputs(config, dataset_classes);
+  InspectInputs listed = list_inspect_inputs(config);
+  const std::vector<InputImage>& inputs = listed.images;
+  const std::vector<std::string>& dataset_classes = listed.class_names;
 
   PredictVocabulary vocab;
-  vocab.classes = checkpoint.meta.class_names;
+  vocab.classes = model_meta.class_names;
   if (!config.get<std::string>("inspect.categories").empty())
     vocab.classes = read_category_names(config.get<std::string>("inspect.categories"));
   else if (vocab.classes.empty())
@@ -212,10 +149,10 @@ int run_predict_tool(const std::string& program, const std::vector<std::string>&
   const int input_size = config.get<int>("inspect.input_size");
   if (input_size < 0)
     throw ConfigError(fmt::format("inspect.input_size must be >= 0, got {}", input_size));
-  options.input_size = input_size > 0 ? input_size : static_cast<int>(checkpoint.meta.input_size);
+  options.input_size = input_size > 0 ? input_size : static_cast<int>(model_meta.input_size);
   // crop keeps Resize(256) + CenterCrop(224)'s proportion at other sizes.
   options.resize = options.input_size * 256 / 224;
-  options.normalize = checkpoint_normalization(checkpoint.meta);
+  options.normalize = checkpoint_normalization(model_meta);
   options.cam_top = config.get<int>("cam.top");
   options.cam_classes = parse_cam_classes(config.get<std::string>("cam.classes"), vocab.classes);
   options.clamp_negative = config.get<bool>("cam.clamp_negative");
@@ -309,8 +246,9 @@ int run_predict_tool(const std::string& program, const std::vector<std::string>&
   JsonWriter meta;
   meta.begin_object();
   meta.value("checkpoint", checkpoint_path);
-  meta.value("checkpoint_sha256", sha256_file(checkpoint_path));
-  meta.value("arch", checkpoint.meta.arch);
+  meta.value("checkpoint_sha256",
+             inspected.checkpoint.empty() ? std::string() : sha256_file(inspected.checkpoint));
+  meta.value("arch", inspected.meta.arch);
   meta.value("preprocess", predict_preprocess_name(options.preprocess));
   meta.value("input_size", int64_t{options.input_size});
   meta.value("feature_layer",

@@ -3,11 +3,41 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 
 #include "core/error.h"
 
 namespace scenery::eval {
+
+namespace {
+
+// Source cells and weights of each output pixel along one axis, as PyTorch's
+// upsample_bilinear2d computes them with align_corners = false (half-pixel
+// centres, scale = in / out in float, sources below 0 clamped to 0).
+struct Axis {
+  std::vector<int64_t> index, step;  // first cell; 1 when a second one follows, else 0
+  std::vector<float> w0, w1;
+};
+
+Axis bilinear_axis(int64_t in, int64_t out) {
+  Axis a;
+  const float scale = static_cast<float>(in) / static_cast<float>(out);
+  for (int64_t i = 0; i < out; ++i) {
+    float src = scale * (static_cast<float>(i) + 0.5f) - 0.5f;
+    if (src < 0) src = 0;
+    const auto i0 = static_cast<int64_t>(src);
+    const float l1 = src - static_cast<float>(i0);
+    a.index.push_back(i0);
+    a.step.push_back(i0 < in - 1 ? 1 : 0);
+    a.w0.push_back(1.0f - l1);
+    a.w1.push_back(l1);
+  }
+  return a;
+}
+
+}  // namespace
 
 UnitIoU::UnitIoU(int64_t units, int64_t classes)
     : units_(units),
@@ -33,31 +63,58 @@ void UnitIoU::add(const torch::Tensor& maps, const std::vector<float>& threshold
     throw EvalError(
         fmt::format("unit IoU: annotation value {} outside 0..{}", max_label, classes_));
   }
-  // Bilinear, half-pixel centres (align_corners = false), as Network Dissection.
-  const auto resized = torch::nn::functional::interpolate(
-                           maps.to(torch::kCPU, torch::kFloat32).unsqueeze(0),
-                           torch::nn::functional::InterpolateFuncOptions()
-                               .size(std::vector<int64_t>{label.size(0), label.size(1)})
-                               .mode(torch::kBilinear)
-                               .align_corners(false))
-                           .squeeze(0);
-  const auto threshold = torch::tensor(thresholds).view({units_, 1, 1});
-  const auto labelled = label > 0;
-  const auto active = (resized > threshold) & labelled.unsqueeze(0);  // units x H x W
-  // One bincount over (unit, class) pairs of the active pixels.
-  const auto unit_index = torch::arange(units_, torch::kInt64).view({units_, 1, 1});
-  const auto pair = (unit_index * (classes_ + 1) + label.unsqueeze(0)).masked_select(active);
-  const auto counts = torch::bincount(pair, {}, units_ * (classes_ + 1)).contiguous();
-  const int64_t* c = counts.data_ptr<int64_t>();
-  for (size_t i = 0; i < intersection_.size(); ++i)
-    intersection_[i] += c[i];
-  const auto areas = active.sum({1, 2}).contiguous();
-  for (int64_t u = 0; u < units_; ++u)
-    unit_area_[static_cast<size_t>(u)] += areas[u].item<int64_t>();
-  const auto per_class = torch::bincount(label.flatten(), {}, classes_ + 1).contiguous();
-  const int64_t* pc = per_class.data_ptr<int64_t>();
-  for (int64_t k = 1; k <= classes_; ++k)
-    class_area_[static_cast<size_t>(k)] += pc[k];
+  const int64_t H = label.size(0), W = label.size(1);
+  const int64_t* lab = label.data_ptr<int64_t>();
+  for (int64_t i = 0; i < H * W; ++i)
+    ++class_area_[static_cast<size_t>(lab[i])];
+  class_area_[0] = 0;
+
+  const auto cpu_maps = maps.to(torch::kCPU, torch::kFloat32).contiguous();
+  const int64_t h = cpu_maps.size(1), w = cpu_maps.size(2);
+  const Axis rows = bilinear_axis(h, H), cols = bilinear_axis(w, W);
+  const float* all = cpu_maps.data_ptr<float>();
+  tbb::parallel_for(int64_t{0}, units_, [&](int64_t u) {
+    const float* m = all + u * h * w;
+    const float t = thresholds[static_cast<size_t>(u)];
+    // The cells above T: a bilinear value lies between the four cells around
+    // it, so only pixels next to one of them can be above T (a unit never above
+    // T on its grid is skipped whole; most are, at q = 0.995).
+    int64_t r0 = h, r1 = -1, c0 = w, c1 = -1;
+    for (int64_t r = 0; r < h; ++r)
+      for (int64_t c = 0; c < w; ++c)
+        if (m[r * w + c] > t) {
+          r0 = std::min(r0, r);
+          r1 = std::max(r1, r);
+          c0 = std::min(c0, c);
+          c1 = std::max(c1, c);
+        }
+    if (r1 < 0) return;
+    int64_t* inter = intersection_.data() + u * (classes_ + 1);
+    int64_t area = 0;
+    for (int64_t y = 0; y < H; ++y) {
+      const int64_t y0 = rows.index[static_cast<size_t>(y)];
+      const int64_t y1 = y0 + rows.step[static_cast<size_t>(y)];
+      if (y1 < r0 || y0 > r1) continue;
+      const float wy0 = rows.w0[static_cast<size_t>(y)], wy1 = rows.w1[static_cast<size_t>(y)];
+      const float* top = m + y0 * w;
+      const float* bottom = m + y1 * w;
+      const int64_t* lrow = lab + y * W;
+      for (int64_t x = 0; x < W; ++x) {
+        const int64_t x0 = cols.index[static_cast<size_t>(x)];
+        const int64_t x1 = x0 + cols.step[static_cast<size_t>(x)];
+        if (x1 < c0 || x0 > c1 || lrow[x] == 0) continue;
+        const float wx0 = cols.w0[static_cast<size_t>(x)], wx1 = cols.w1[static_cast<size_t>(x)];
+        // PyTorch's order: rows of the inner (width) interpolation, then height.
+        const float value =
+            (top[x0] * wx0 + top[x1] * wx1) * wy0 + (bottom[x0] * wx0 + bottom[x1] * wx1) * wy1;
+        if (value > t) {
+          ++area;
+          ++inter[lrow[x]];
+        }
+      }
+    }
+    unit_area_[static_cast<size_t>(u)] += area;
+  });
 }
 
 int64_t UnitIoU::intersection(int64_t unit, int64_t cls) const {

@@ -61,18 +61,18 @@ void UnitQuantile::add(const torch::Tensor& activations) {
 }
 
 std::vector<float> UnitQuantile::thresholds() const {
-  if (seen_ != total_) {
-    throw EvalError(
-        fmt::format("unit quantile: {} values per unit declared, {} added", total_, seen_));
-  }
-  const double position = q_ * static_cast<double>(total_ - 1);
-  const double fraction = position - std::floor(position);
+  if (seen_ == 0) throw EvalError("unit quantile: no activations were added");
+  const double position = q_ * static_cast<double>(seen_ - 1);
+  const auto lower = static_cast<int64_t>(std::floor(position));
+  const double fraction = position - static_cast<double>(lower);
   std::vector<float> out(static_cast<size_t>(units_));
   for (int64_t u = 0; u < units_; ++u) {
     std::vector<float> top = heaps_[static_cast<size_t>(u)];
-    std::sort(top.begin(), top.end());  // top[0] = x[floor(p)], top[1] = x[floor(p) + 1]
-    const double lo = top[0];
-    const double hi = top.size() > 1 ? top[1] : top[0];
+    std::sort(top.begin(), top.end());
+    // top holds x[seen - |top|] .. x[seen - 1] of the sorted values.
+    const auto first = static_cast<size_t>(lower - (seen_ - static_cast<int64_t>(top.size())));
+    const double lo = top[first];
+    const double hi = first + 1 < top.size() ? top[first + 1] : top[first];
     // numpy's _lerp, both halves, in float64.
     const double value =
         fraction >= 0.5 ? hi - (hi - lo) * (1 - fraction) : lo + (hi - lo) * fraction;

@@ -19,8 +19,9 @@ namespace scenery::eval {
 
 class UnitQuantile {
  public:
-  // `values_per_unit`: N, how many activations each unit will see in all.
-  // Throws EvalError for q outside [0, 1] or N < 1.
+  // `values_per_unit`: N, the most activations each unit will see (images
+  // that fail to decode may make it fewer). Throws EvalError for q outside
+  // [0, 1] or N < 1.
   UnitQuantile(int64_t units, int64_t values_per_unit, double q = 0.995);
 
   // A batch of activations: B x units x h x w (or units x n). Throws EvalError
@@ -30,8 +31,9 @@ class UnitQuantile {
   int64_t seen() const { return seen_; }
   int64_t kept_per_unit() const { return keep_; }
 
-  // The quantile of every unit; throws EvalError unless exactly N values per
-  // unit were added.
+  // The quantile of every unit over the n <= N values added: keeping the
+  // largest N - floor(q (N - 1)) values keeps the n - floor(q (n - 1)) that n
+  // values need. Throws EvalError when nothing was added.
   std::vector<float> thresholds() const;
 
  private:

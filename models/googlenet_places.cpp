@@ -10,6 +10,8 @@ nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride = 1, int64_t 
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad));
 }
 
+}  // namespace
+
 // Caffe rounds pooled sizes up (112 -> 56 -> 28 -> 14 -> 7).
 torch::Tensor caffe_max_pool(const torch::Tensor& x) {
   return F::max_pool2d(x, F::MaxPool2dFuncOptions(3).stride(2).ceil_mode(true));
@@ -19,8 +21,6 @@ torch::Tensor caffe_max_pool(const torch::Tensor& x) {
 torch::Tensor caffe_lrn(const torch::Tensor& x) {
   return F::local_response_norm(x, F::LocalResponseNormFuncOptions(5).alpha(1e-4).beta(0.75).k(1));
 }
-
-}  // namespace
 
 CaffeInceptionImpl::CaffeInceptionImpl(const InceptionWidths& w) : out_(w.b1 + w.b2 + w.b3 + w.b4) {
   branch1 = register_module("branch1", conv(w.in, w.b1, 1));

@@ -19,6 +19,11 @@
 
 namespace scenery::models {
 
+// Caffe's pooling (3x3 / 2, sizes rounded up: 112 -> 56 -> 28 -> 14 -> 7) and
+// the BVLC GoogLeNet's ACROSS_CHANNELS LRN (size 5, alpha 1e-4, beta 0.75, k 1).
+torch::Tensor caffe_max_pool(const torch::Tensor& x);
+torch::Tensor caffe_lrn(const torch::Tensor& x);
+
 struct InceptionWidths {
   int64_t in, b1, b2_reduce, b2, b3_reduce, b3, b4;
 };

@@ -3,6 +3,7 @@
 #include "core/cli.h"
 #include "core/main_guard.h"
 #include "eval/predict_tool.h"
+#include "eval/units_tool.h"
 
 int main(int argc, char** argv) {
   scenery::retain_freed_memory();
@@ -14,6 +15,12 @@ int main(int argc, char** argv) {
              "top-k, indoor/outdoor, scene attributes and class activation maps over an "
              "image, a folder or a dataset split",
              scenery::eval::run_predict_tool},
+            {"units",
+             "unit dissection: which units detect which annotated classes (IoU against "
+             "ADE20K-style masks), with an HTML report",
+             scenery::eval::run_units_tool},
+            {"segment", "unit segmentation: each unit's region on its top images",
+             scenery::eval::run_segment_tool},
         });
   });
 }

@@ -3,6 +3,7 @@
 // hand-computed cases).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdio>
 #include <fstream>
 
@@ -44,10 +45,18 @@ TEST(UnitQuantile, HandComputedOrderStatisticsTiesAndConstantMaps) {
 
 TEST(UnitQuantile, CountsAreChecked) {
   UnitQuantile q(2, 4);
+  EXPECT_THROW(q.thresholds(), EvalError);  // nothing added
   q.add(torch::zeros({1, 2, 1, 3}));
-  EXPECT_THROW(q.thresholds(), EvalError);                     // 3 of 4 values
   EXPECT_THROW(q.add(torch::zeros({1, 2, 1, 2})), EvalError);  // 5 of 4
   EXPECT_THROW(q.add(torch::zeros({1, 3, 1, 1})), EvalError);  // 3 units
+}
+
+TEST(UnitQuantile, FewerValuesThanDeclaredGiveTheirOwnQuantile) {
+  // Declared for 20 values (an image failed to decode): 7 arrive, 1..7.
+  UnitQuantile q(1, 20, 0.9);  // keeps 20 - floor(0.9 * 19) = 3
+  q.add(torch::tensor({4.f, 1.f, 7.f, 2.f, 6.f, 3.f, 5.f}).view({1, 7}));
+  // p = 0.9 * 6 = 5.4: x5 + 0.4 (x6 - x5) = 6 + 0.4 = 6.4.
+  EXPECT_FLOAT_EQ(q.thresholds()[0], 6.4f);
 }
 
 TEST(UnitQuantile, EqualsNumpyOnStreamedMapsWithTies) {
@@ -114,6 +123,43 @@ TEST(UnitIoU, MapsAreResizedBilinearlyToTheAnnotation) {
   EXPECT_DOUBLE_EQ(iou.iou(0, 2), 1.0);
   EXPECT_DOUBLE_EQ(iou.iou(0, 1), 0.0);
   EXPECT_THROW(iou.add(torch::zeros({1, 1, 1}), {0.5f}, torch::full({1, 1}, 3)), EvalError);
+}
+
+TEST(UnitIoU, EqualsResizingEveryMapWithPyTorch) {
+  // Random maps of several sizes, against interpolate() of every unit and a
+  // pixel-by-pixel count; thresholds between activations (no ties).
+  torch::manual_seed(4);
+  namespace F = torch::nn::functional;
+  for (const auto& [h, w, H, W] : std::vector<std::array<int64_t, 4>>{
+           {2, 2, 28, 30}, {7, 7, 37, 53}, {4, 3, 16, 9}, {1, 1, 5, 6}, {5, 6, 3, 4}}) {
+    const int64_t units = 6, classes = 3;
+    const auto maps = torch::randn({units, h, w});
+    const auto labels = torch::randint(0, classes + 1, {H, W}, torch::kInt64);
+    std::vector<float> t;
+    for (int64_t u = 0; u < units; ++u)
+      t.push_back(0.1f + 0.3f * static_cast<float>(u) + 1e-3f);
+    UnitIoU iou(units, classes);
+    iou.add(maps, t, labels);
+    const auto up = F::interpolate(maps.unsqueeze(0), F::InterpolateFuncOptions()
+                                                          .size(std::vector<int64_t>{H, W})
+                                                          .mode(torch::kBilinear)
+                                                          .align_corners(false))[0];
+    for (int64_t u = 0; u < units; ++u) {
+      int64_t area = 0;
+      std::vector<int64_t> inter(classes + 1, 0);
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x) {
+          const int64_t c = labels[y][x].item<int64_t>();
+          if (c == 0 || !(up[u][y][x].item<float>() > t[static_cast<size_t>(u)])) continue;
+          ++area;
+          ++inter[static_cast<size_t>(c)];
+        }
+      EXPECT_EQ(iou.unit_area(u), area)
+          << h << "x" << w << " -> " << H << "x" << W << " unit " << u;
+      for (int64_t c = 1; c <= classes; ++c)
+        EXPECT_EQ(iou.intersection(u, c), inter[static_cast<size_t>(c)]);
+    }
+  }
 }
 
 }  // namespace

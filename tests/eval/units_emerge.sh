@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# "Object detectors emerge in deep scene CNNs", reproduced on data we can make:
+# a ResNet-18 trained for about a minute on synthetic ADE20K scenes (medium:
+# classes of a family share their background and differ only in their objects)
+# has clearly more layer-4 object detectors than the same architecture at its
+# random initialisation on the same images, and they detect the scene-defining
+# objects. Also runs `segment` and `units` on a plain folder of images.
+# Usage: units_emerge.sh BUILD_DIR OUT_DIR
+set -euo pipefail
+build="$1"
+out="$2"
+here="$(cd "$(dirname "$0")" && pwd)"
+rm -rf "$out"
+mkdir -p "$out"
+"$build/data/scenery-data" synth --layout ade20k --out "$out/ade" --classes 8 --per-class 50 \
+  --eval-per-class 25 --size 128 --seed 3 --difficulty medium
+"$build/train/scenery-train" --data.dataset ade20k --data.root "$out/ade" --data.batch_size 16 \
+  --data.workers 2 --data.image_size 112 --data.resize 128 --model.arch resnet18 \
+  --model.num_classes 8 --train.run_dir "$out/run" --train.epochs 8 --train.optimizer sgd \
+  --train.lr 0.02 --train.momentum 0.9 --train.weight_decay 1e-4 --train.schedule cosine \
+  --train.schedule_unit iteration --train.warmup_epochs 0.5 --train.threads 2
+common=(--data.dataset ade20k --data.root "$out/ade" --data.split val --inspect.input_size 112
+  --units.layers layer3,layer4)
+"$build/eval/scenery-inspect" units --inspect.checkpoint "$out/run/best.ckpt" "${common[@]}" \
+  --inspect.out "$out/trained"
+# The run's own initialisation: train.seed 0, the model created right after seeding.
+"$build/eval/scenery-inspect" units --inspect.random_arch resnet18 --inspect.random_classes 8 \
+  --inspect.seed 0 "${common[@]}" --inspect.out "$out/random"
+/usr/bin/python3 "$here/units_emerge_check.py" "$out/ade" "$out/trained/units.csv" \
+  "$out/random/units.csv" "$out/ade/objectInfo150.csv" layer4
+# A folder of images without annotations: units ranked by activation; segmentation.
+"$build/eval/scenery-inspect" segment --inspect.checkpoint "$out/run/best.ckpt" \
+  --inspect.input "$out/ade/images/validation" --inspect.input_size 112 --inspect.out "$out/segment"
+test -s "$out/segment/index.html"
+test "$(ls "$out/segment/units/layer4" | wc -l)" -eq 512
