@@ -1,7 +1,10 @@
 // scenery-inspect units' cost over the network's: both passes over a
 // synthetic ADE20K split (decoding, the exact quantile, the top images, the
 // IoU sums against the annotations and the drawn strips) against the forward
-// pass alone over the same, already preprocessed images (target: >= 50 %).
+// pass alone over the same, already preprocessed images (target: >= 50 %); and
+// scenery-inspect rf's occluded images per second (each image with a patch of
+// random pixels, run to layer4) against the plain forward pass at the same
+// size and batch (target: >= 80 %).
 //   build/benchmarks/scenery-bench-eval-units
 #include <benchmark/benchmark.h>
 
@@ -11,7 +14,9 @@
 #include "data/catalog_readers.h"
 #include "data/decode.h"
 #include "data/synth.h"
+#include "eval/occlusion_rf.h"
 #include "eval/unit_scan.h"
+#include "models/layer_taps.h"
 #include "models/registry.h"
 
 namespace {
@@ -94,5 +99,41 @@ void BM_UnitDissection(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(f.images.size()));
 }
 BENCHMARK(BM_UnitDissection)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5);
+
+constexpr int kOcclusionSide = 112, kOcclusionBatch = 64;
+
+void BM_ForwardOnly112(benchmark::State& state) {
+  auto& f = fixture();
+  torch::NoGradGuard no_grad;
+  const auto batch = torch::randn({kOcclusionBatch, 3, kOcclusionSide, kOcclusionSide})
+                         .contiguous(torch::MemoryFormat::ChannelsLast);
+  f.model.forward(batch);
+  for (auto _ : state) {
+    auto logits = f.model.forward(batch).logits;
+    benchmark::DoNotOptimize(logits.data_ptr<float>());
+  }
+  state.SetItemsProcessed(state.iterations() * kOcclusionBatch);
+}
+BENCHMARK(BM_ForwardOnly112)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5);
+
+void BM_OcclusionToLayer4(benchmark::State& state) {
+  auto& f = fixture();
+  const models::LayerTaps taps(f.model);
+  eval::OcclusionOptions o;
+  o.stride = 6;  // 17 x 17 = 289 occluded images per image
+  o.batch_size = kOcclusionBatch;
+  const auto input = torch::randn({3, kOcclusionSide, kOcclusionSide});
+  torch::NoGradGuard no_grad;
+  const auto maps = taps.run(input.unsqueeze(0), {"layer4"})[0][0];
+  const auto peaks = eval::unit_peaks(maps, {0, 1, 2, 3, 4, 5, 6, 7});
+  const auto n =
+      static_cast<int64_t>(eval::occlusion_positions(kOcclusionSide, o.patch, o.stride).size());
+  for (auto _ : state) {
+    const auto d = eval::occlusion_discrepancy(taps, "layer4", input, peaks, o, torch::kCPU, 1);
+    benchmark::DoNotOptimize(d.front().data_ptr<float>());
+  }
+  state.SetItemsProcessed(state.iterations() * n * n);
+}
+BENCHMARK(BM_OcclusionToLayer4)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5);
 
 }  // namespace

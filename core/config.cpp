@@ -16,8 +16,8 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& config_sections() {
-  static const std::vector<std::string> sections = {"data", "model",   "train", "eval",
-                                                    "dist", "inspect", "cam",   "units"};
+  static const std::vector<std::string> sections = {"data",    "model", "train", "eval", "dist",
+                                                    "inspect", "cam",   "units", "rf",   "minimal"};
   return sections;
 }
 
@@ -33,6 +33,8 @@ const std::map<std::string, std::string>& section_titles() {
       {"inspect", "[inspect] looking inside a trained model (scenery-inspect)"},
       {"cam", "[cam] class activation maps"},
       {"units", "[units] unit dissection and segmentation"},
+      {"rf", "[rf] receptive fields by occlusion"},
+      {"minimal", "[minimal] minimal images"},
   };
   return titles;
 }

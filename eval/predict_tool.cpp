@@ -37,6 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 void add_predict_options(Config& c) {
+  c.add<int>("inspect.top_k", 5, "classes reported per image");
   c.add<std::string>("inspect.preprocess", "squash",
                      "squash: Resize((S,S)) as run_placesCNN_unified.py; crop: Resize(256) + "
                      "CenterCrop(S) as run_placesCNN_basic.py (S = the checkpoint's input size)");

@@ -236,7 +236,9 @@ std::string write_unit_report(const fs::path& out, const UnitScan& scan,
     }
     for (const auto& row : ranked[l]) {
       const auto& top = layer.top[static_cast<size_t>(row.unit)];
-      const cv::Mat& strip = layer.strips[static_cast<size_t>(row.unit)];
+      static const cv::Mat kNone;
+      const auto su = static_cast<size_t>(row.unit);
+      const cv::Mat& strip = su < layer.strips.size() ? layer.strips[su] : kNone;
       const std::string file = strip_file(layer.layer, row.unit);
       if (!strip.empty()) {
         cv::Mat bgr;

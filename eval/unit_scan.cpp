@@ -240,7 +240,7 @@ UnitScan scan_units(models::SceneModel& model, torch::Device device,
     int rank;
   };
   std::map<size_t, std::vector<Drawing>> drawings;
-  for (size_t l = 0; l < scan.layers.size(); ++l) {
+  for (size_t l = 0; l < scan.layers.size() && o.draw; ++l) {
     LayerUnits& layer = scan.layers[l];
     layer.strips.resize(static_cast<size_t>(layer.units));
     for (int64_t u = 0; u < layer.units; ++u) {

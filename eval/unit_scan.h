@@ -52,8 +52,9 @@ struct UnitScanOptions {
   int64_t classes = 150;  // annotation values 1..classes
   int64_t cache_bytes = int64_t{2} << 30;
   UnitPicture picture = UnitPicture::kThresholdRegion;
-  double segment_fraction = 0.2;                     // kSegmentation's threshold
-  int thumbnail = 96;                                // side of each drawn image
+  double segment_fraction = 0.2;  // kSegmentation's threshold
+  int thumbnail = 96;             // side of each drawn image
+  bool draw = true;               // false: no strips (only the top images are wanted)
   std::function<void(const std::string&)> progress;  // a line now and then
 };
 

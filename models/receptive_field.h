@@ -16,13 +16,16 @@ namespace scenery::models {
 
 struct LayerGeometry {
   std::string name;  // state-dict module name: "features.0", "layer1.0.conv2", "maxpool"
-  int64_t kernel = 1, stride = 1, dilation = 1;
+  int64_t kernel = 1, stride = 1, dilation = 1, padding = 0;
 };
 
 struct ReceptiveField {
   std::string name;
   int64_t size = 1;  // side in input pixels
   int64_t jump = 1;  // input pixels between neighbouring outputs
+  // Input pixel at the centre of output cell 0 (cell i: start + i * jump):
+  //   start_l = start_{l-1} + (dilation * (kernel - 1) / 2 - padding) * jump_{l-1}.
+  double start = 0;
 };
 
 // The chain of sliding-window layers in forward order: every Conv2d and

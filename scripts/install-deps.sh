@@ -13,7 +13,7 @@ packages=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   python3-torch python3-torchvision python3-numpy python3-pil
-  python3-opencv python3-h5py libhdf5-dev
+  python3-opencv python3-h5py libhdf5-dev libopencv-contrib-dev
 )
 
 missing=()

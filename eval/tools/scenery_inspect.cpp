@@ -2,7 +2,9 @@
 #include "core/allocator.h"
 #include "core/cli.h"
 #include "core/main_guard.h"
+#include "eval/minimal_tool.h"
 #include "eval/predict_tool.h"
+#include "eval/rf_tool.h"
 #include "eval/units_tool.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +23,12 @@ int main(int argc, char** argv) {
              scenery::eval::run_units_tool},
             {"segment", "unit segmentation: each unit's region on its top images",
              scenery::eval::run_segment_tool},
+            {"rf", "empirical receptive fields by occlusion next to the theoretical ones",
+             scenery::eval::run_rf_tool},
+            {"minimal",
+             "minimal images: segments removed while the classifier stays correct, and the "
+             "objects each scene keeps",
+             scenery::eval::run_minimal_tool},
         });
   });
 }

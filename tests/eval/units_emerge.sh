@@ -4,7 +4,8 @@
 # classes of a family share their background and differ only in their objects)
 # has clearly more layer-4 object detectors than the same architecture at its
 # random initialisation on the same images, and they detect the scene-defining
-# objects. Also runs `segment` and `units` on a plain folder of images.
+# objects. Also runs `segment` on a plain folder of images, `rf` (small) and
+# `minimal` on the split and on a folder; the minimal-image numbers are printed.
 # Usage: units_emerge.sh BUILD_DIR OUT_DIR
 set -euo pipefail
 build="$1"
@@ -26,10 +27,24 @@ common=(--data.dataset ade20k --data.root "$out/ade" --data.split val --inspect.
 # The run's own initialisation: train.seed 0, the model created right after seeding.
 "$build/eval/scenery-inspect" units --inspect.random_arch resnet18 --inspect.random_classes 8 \
   --inspect.seed 0 "${common[@]}" --inspect.out "$out/random"
-/usr/bin/python3 "$here/units_emerge_check.py" "$out/ade" "$out/trained/units.csv" \
-  "$out/random/units.csv" "$out/ade/objectInfo150.csv" layer4
 # A folder of images without annotations: units ranked by activation; segmentation.
 "$build/eval/scenery-inspect" segment --inspect.checkpoint "$out/run/best.ckpt" \
   --inspect.input "$out/ade/images/validation" --inspect.input_size 112 --inspect.out "$out/segment"
 test -s "$out/segment/index.html"
 test "$(ls "$out/segment/units/layer4" | wc -l)" -eq 512
+# Receptive fields by occlusion, small (2 units, 3 images, a stride-6 grid).
+"$build/eval/scenery-inspect" rf --inspect.checkpoint "$out/run/best.ckpt" "${common[@]}" \
+  --rf.units 0-1 --rf.top_images 3 --rf.stride 6 --inspect.out "$out/rf"
+grep -q '"theoretical_size": "435"' "$out/rf/rf.json"
+test "$(ls "$out/rf/maps/layer4" | wc -l)" -eq 2
+# Minimal images over the first 40 validation images (annotated object regions),
+# then on a folder (SLIC superpixels, the network's own answer as the target).
+"$build/eval/scenery-inspect" minimal --inspect.checkpoint "$out/run/best.ckpt" \
+  --data.dataset ade20k --data.root "$out/ade" --data.split val --inspect.input_size 112 \
+  --minimal.max_images 40 --inspect.out "$out/minimal"
+"$build/eval/scenery-inspect" minimal --inspect.checkpoint "$out/run/best.ckpt" \
+  --inspect.input "$out/ade/images/validation" --inspect.input_size 112 \
+  --minimal.max_images 2 --minimal.superpixel_size 32 --inspect.out "$out/minimal_folder"
+test "$(($(wc -l < "$out/minimal_folder/minimal.csv")))" -eq 3
+/usr/bin/python3 "$here/units_emerge_check.py" "$out/ade" "$out/trained/units.csv" \
+  "$out/random/units.csv" "$out/ade/objectInfo150.csv" layer4 "$out/minimal/minimal.csv"

@@ -23,6 +23,11 @@ TEST(ReceptiveField, PlacesAlexNetMatchesThePapersTable) {
   EXPECT_EQ(receptive_field_of(alexnet, "features.5").size, 67);
   EXPECT_EQ(receptive_field_of(alexnet, "features.8").size, 131);
   EXPECT_EQ(receptive_field_of(alexnet, "features.12").size, 195);
+  // Centres: conv1 (11 / 4, padding 2) puts cell 0 at pixel 5 - 2 = 3; the
+  // unpadded 3 / 2 pool moves it one conv1 step on: 3 + 4 = 7.
+  EXPECT_DOUBLE_EQ(receptive_field_of(alexnet, "features.0").start, 3.0);
+  EXPECT_DOUBLE_EQ(receptive_field_of(alexnet, "features.2").start, 7.0);
+  EXPECT_EQ(receptive_field_of(alexnet, "features.2").jump, 8);
 }
 
 TEST(ReceptiveField, ResNetBlocksByHand) {
@@ -36,6 +41,8 @@ TEST(ReceptiveField, ResNetBlocksByHand) {
   EXPECT_EQ(receptive_field_of(r18, "layer3").size, 211);
   EXPECT_EQ(receptive_field_of(r18, "layer4").size, 435);
   EXPECT_EQ(receptive_field_of(r18, "layer4").jump, 32);
+  // Every layer is padded by half its kernel: cell i stays centred on pixel i * jump.
+  EXPECT_DOUBLE_EQ(receptive_field_of(r18, "layer4").start, 0.0);
   EXPECT_EQ(receptive_field_of(r18, "layer2.0").size, 67);  // block 0: 51 then 67
   // Without the stem max-pool (Places365 wideresnet18): 23, 51, 107, 219.
   auto wide = create_model("wideresnet18", 5);
