@@ -17,7 +17,9 @@ Segments segments_from_annotation(const cv::Mat& labels) {
   s.ids = cv::Mat(labels.size(), CV_32S, cv::Scalar(-1));
   double max_label = 0;
   cv::minMaxLoc(labels, nullptr, &max_label);
-  for (int c = 1; c <= static_cast<int>(max_label); ++c) {
+  // Unlabelled pixels (0) are segments too: kept, an object's outline would
+  // still draw the object that was removed.
+  for (int c = 0; c <= static_cast<int>(max_label); ++c) {
     const cv::Mat mask = labels == c;
     if (cv::countNonZero(mask) == 0) continue;
     cv::Mat components;

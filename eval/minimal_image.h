@@ -27,7 +27,7 @@ struct Segments {
   int count() const { return static_cast<int>(classes.size()); }
 };
 
-// The 8-connected regions of each annotation class (value 0 belongs to none).
+// The 8-connected regions of each annotation value, unlabelled (0) included.
 Segments segments_from_annotation(const cv::Mat& labels);
 // SLIC superpixels of about `region_size` pixels (OpenCV ximgproc); throws
 // EvalError when this build has no ximgproc.

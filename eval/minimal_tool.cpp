@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "data/data_options.h"
 #include "data/decode.h"
+#include "eval/csv_text.h"
 #include "eval/inspect_inputs.h"
 #include "eval/json_writer.h"
 #include "eval/minimal_image.h"
@@ -70,7 +71,8 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
          "kept_classes,segment_classes\n";
   html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Minimal "
           "images</title><style>body{font-family:system-ui,sans-serif;margin:1.5em}figure{"
-          "display:inline-block;margin:6px;font-size:0.8em;max-width:"
+          "display:inline-block;vertical-align:top;margin:6px;font-size:0.8em;"
+          "overflow-wrap:anywhere;max-width:"
        << 2 * o.input_size + 10 << "px}</style></head><body>\n<h1>Minimal images of "
        << html_escape(inspected.meta.arch) << " (" << html_escape(inspected.source)
        << ")</h1>\n<p>Left: the image as the network sees it; right: its minimal image. "
@@ -142,13 +144,13 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
       for (int c : kept_set)
         ++keeps[target][c];
     }
-    csv << '"' << input.name << "\"," << input.label << ',' << target << ',' << (r.correct ? 1 : 0)
-        << ',' << segments.count() << ',' << kept_segments << ','
+    csv << csv_field(input.name) << ',' << input.label << ',' << target << ','
+        << (r.correct ? 1 : 0) << ',' << segments.count() << ',' << kept_segments << ','
         << fmt::format("{:.4f}", r.kept_fraction) << ','
         << fmt::format("{:.6f}", r.start_probability) << ','
-        << fmt::format("{:.6f}", r.final_probability) << ",\""
-        << fmt::format("{}", fmt::join(kept_classes, ";")) << "\",\""
-        << fmt::format("{}", fmt::join(all_classes, " ")) << "\"\n";
+        << fmt::format("{:.6f}", r.final_probability) << ','
+        << csv_field(fmt::format("{}", fmt::join(kept_classes, ";"))) << ','
+        << csv_field(fmt::format("{}", fmt::join(all_classes, " "))) << '\n';
     if (r.correct && images <= shown) {
       const cv::Mat seen = data::crop_resize(rgb, data::CropBox{0, 0, rgb.cols, rgb.rows},
                                              cv::Size(o.input_size, o.input_size));
@@ -161,7 +163,7 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
         throw IoError(fmt::format("cannot write {}", (out / file).string()));
       html << "<figure><img src=\"" << html_escape(file) << "\" width=\"" << pair.cols
            << "\" height=\"" << pair.rows << "\" alt=\"" << html_escape(input.name)
-           << "\"><figcaption>" << html_escape(input.name) << ": "
+           << "\"><figcaption>" << html_escape(fs::path(input.name).filename().string()) << ": "
            << html_escape(scene_name(target)) << ", kept "
            << fmt::format("{:.0f}", 100 * r.kept_fraction) << " % ("
            << html_escape(fmt::format("{}", fmt::join(kept_classes, ", ")))
@@ -195,8 +197,8 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
     for (size_t k = 0; k < ranked.size(); ++k) {
       const auto& [c, m] = ranked[k];
       const double share = static_cast<double>(m) / static_cast<double>(n);
-      per_scene << '"' << scene_name(scene) << "\",\"" << class_name_of(names, c) << "\"," << n
-                << ',' << m << ',' << fmt::format("{:.4f}", share) << '\n';
+      per_scene << csv_field(scene_name(scene)) << ',' << csv_field(class_name_of(names, c)) << ','
+                << n << ',' << m << ',' << fmt::format("{:.4f}", share) << '\n';
       json.value(class_name_of(names, c), share);
       if (k < 8)
         html << (k ? ", " : "") << html_escape(class_name_of(names, c)) << ' '

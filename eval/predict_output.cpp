@@ -2,20 +2,13 @@
 
 #include <fmt/core.h>
 
+#include "eval/csv_text.h"
 #include "eval/json_writer.h"
 
 namespace scenery::eval {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s)
-    out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 std::string label_name(const PredictVocabulary& vocab, int64_t c) {
   return c >= 0 && c < static_cast<int64_t>(vocab.classes.size())

@@ -9,20 +9,13 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "eval/csv_text.h"
 #include "eval/json_writer.h"
 
 namespace scenery::eval {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s)
-    out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 std::string class_name(const std::vector<std::string>& names, int64_t c) {
   return c < static_cast<int64_t>(names.size()) ? names[c] : fmt::format("class_{}", c);

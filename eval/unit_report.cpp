@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "eval/csv_text.h"
 #include "eval/json_writer.h"
 
 namespace scenery::eval {
@@ -30,16 +31,6 @@ std::string folder_name(const std::string& layer) {
 
 std::string strip_file(const std::string& layer, int64_t unit) {
   return fmt::format("units/{}/unit_{:04d}.jpg", folder_name(layer), unit);
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 const char* kStyle = R"(

@@ -46,10 +46,11 @@ TEST(MinimalImage, SegmentsAreTheConnectedRegionsOfEachClass) {
   labels(cv::Rect(4, 0, 2, 1)).setTo(2);  // class 2, second region (2 px)
   labels(cv::Rect(0, 3, 6, 1)).setTo(5);  // class 5 (6 px)
   const Segments s = segments_from_annotation(labels);
-  ASSERT_EQ(s.count(), 3);
-  EXPECT_EQ(s.classes, (std::vector<int>{2, 2, 5}));
-  EXPECT_EQ(s.pixels, (std::vector<int64_t>{4, 2, 6}));
-  EXPECT_EQ(s.ids.at<int>(2, 2), -1);  // unlabelled: no segment
+  // The unlabelled rest (24 - 12 = 12 px, one 8-connected region) is a segment too.
+  ASSERT_EQ(s.count(), 4);
+  EXPECT_EQ(s.classes, (std::vector<int>{0, 2, 2, 5}));
+  EXPECT_EQ(s.pixels, (std::vector<int64_t>{12, 4, 2, 6}));
+  EXPECT_EQ(s.ids.at<int>(2, 2), 0);
   EXPECT_NE(s.ids.at<int>(0, 0), s.ids.at<int>(0, 5));
   EXPECT_THROW(segments_from_annotation(cv::Mat(2, 2, CV_16U, cv::Scalar(1))), EvalError);
 }

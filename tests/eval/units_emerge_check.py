@@ -92,7 +92,7 @@ def main():
         # background is itself classified as one of its scenes).
         print(f"minimal images keeping an object that defines their scene: {kept:.1%} of {n} "
               f"(chance, the same number of segments drawn at random: {chance:.1%})")
-    print("claim reproduced" if ok else "claim NOT reproduced")
+    print("detector claim reproduced" if ok else "detector claim NOT reproduced")
     return 0 if ok else 1
 
 
