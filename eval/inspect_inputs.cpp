@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -70,6 +71,28 @@ InspectedModel load_inspected_model(const Config& config) {
   m.model.to(device);
   m.model.to_channels_last();
   return m;
+}
+
+int inspect_input_size(const Config& config, const models::CheckpointMeta& meta) {
+  const int size = config.get<int>("inspect.input_size");
+  if (size < 0) throw ConfigError(fmt::format("inspect.input_size must be >= 0, got {}", size));
+  return size > 0 ? size : static_cast<int>(meta.input_size);
+}
+
+std::vector<std::string> inspect_layers(const Config& config) {
+  std::vector<std::string> out;
+  std::stringstream in(config.get<std::string>("units.layers"));
+  for (std::string item; std::getline(in, item, ',');)
+    if (const auto v = std::string(data::trim_view(item)); !v.empty()) out.push_back(v);
+  return out;
+}
+
+cv::Mat squash(const cv::Mat& rgb, int side) {
+  return data::crop_resize(rgb, data::CropBox{0, 0, rgb.cols, rgb.rows}, cv::Size(side, side));
+}
+
+torch::Tensor squashed_input(const cv::Mat& rgb, int side, const data::NormalizeParams& normalize) {
+  return data::to_normalized_tensor(squash(rgb, side), normalize);
 }
 
 InspectInputs list_inspect_inputs(const Config& config) {

@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "core/config.h"
+#include "data/transforms.h"
 #include "models/checkpoint.h"
 #include "models/scene_model.h"
 
@@ -45,5 +48,16 @@ struct InspectInputs {
 // inspect.input (an image, or a folder searched recursively, sorted by name),
 // else the data.* split. Throws UsageError when neither is given.
 InspectInputs list_inspect_inputs(const Config& config);
+
+// inspect.input_size, or the checkpoint's input size when 0; ConfigError below 0.
+int inspect_input_size(const Config& config, const models::CheckpointMeta& meta);
+
+// units.layers: the comma-separated layer names.
+std::vector<std::string> inspect_layers(const Config& config);
+
+// The whole image resized to S x S (Broden's 224 x 224, the unified demo's
+// Resize((S, S))), and that as the network's normalised input.
+cv::Mat squash(const cv::Mat& rgb, int side);
+torch::Tensor squashed_input(const cv::Mat& rgb, int side, const data::NormalizeParams& normalize);
 
 }  // namespace scenery::eval

@@ -8,6 +8,7 @@
 #endif
 
 #include "core/error.h"
+#include "eval/inspect_inputs.h"
 
 namespace scenery::eval {
 
@@ -76,8 +77,11 @@ GreedyRemoval greedy_removal(
   auto keep = torch::ones(ids.sizes(), torch::kFloat32);
   auto first = probabilities(keep.unsqueeze(0));
   ++r.forwards;
+  const int64_t answer = first[0].argmax().item<int64_t>();
+  if (label < 0) label = answer;
+  r.label = label;
   r.start_probability = r.final_probability = first[0][label].item<float>();
-  r.correct = first[0].argmax().item<int64_t>() == label;
+  r.correct = answer == label;
   if (!r.correct) return r;
   // Segments that cover no pixel at this size change nothing: never "removed".
   std::vector<torch::Tensor> masks(static_cast<size_t>(segments));
@@ -124,7 +128,7 @@ MinimalResult minimal_image(models::SceneModel& model, torch::Device device, con
                                 segments.ids.cols, segments.ids.rows, rgb.cols, rgb.rows));
   }
   const cv::Size size(o.input_size, o.input_size);
-  const cv::Mat input_rgb = data::crop_resize(rgb, data::CropBox{0, 0, rgb.cols, rgb.rows}, size);
+  const cv::Mat input_rgb = squash(rgb, o.input_size);
   cv::Mat ids;
   cv::resize(segments.ids, ids, size, 0, 0, cv::INTER_NEAREST);
   const auto ids_t =
@@ -140,12 +144,14 @@ MinimalResult minimal_image(models::SceneModel& model, torch::Device device, con
   };
   const GreedyRemoval g = greedy_removal(ids_t, segments.count(), label, scorer, o.batch_size);
   MinimalResult r;
+  r.label = g.label;
   r.correct = g.correct;
   r.removed = g.removed;
   r.kept = g.kept;
   r.start_probability = g.start_probability;
   r.final_probability = g.final_probability;
   r.forwards = g.forwards;
+  r.seen = input_rgb;
   r.minimal = input_rgb.clone();
   const cv::Vec3b mean(cv::saturate_cast<uint8_t>(o.normalize.mean[0] * 255.0f),
                        cv::saturate_cast<uint8_t>(o.normalize.mean[1] * 255.0f),

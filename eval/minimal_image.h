@@ -45,20 +45,25 @@ struct MinimalResult {
   std::vector<int> removed;     // segments in removal order
   std::vector<bool> kept;       // per segment
   double kept_fraction = 1;     // of the S x S pixels (unsegmented pixels are kept)
-  float start_probability = 0;  // of the correct class
+  int64_t label = -1;           // the class kept (given, or the network's answer)
+  float start_probability = 0;  // of that class
   float final_probability = 0;
-  cv::Mat minimal;  // S x S RGB: the kept pixels, the rest the mean colour
+  cv::Mat seen;     // S x S RGB: the image as the network sees it
+  cv::Mat minimal;  // the same with the removed segments in the mean colour
   int64_t forwards = 0;
 };
 
-// `rgb`: the decoded image; `segments` at its size; `label`: the correct class.
+// `rgb`: the decoded image; `segments` at its size; `label`: the correct class,
+// or -1 for the network's own answer on the whole image (an unlabelled image).
 MinimalResult minimal_image(models::SceneModel& model, torch::Device device, const cv::Mat& rgb,
                             const Segments& segments, int64_t label, const MinimalOptions& options);
 
 // The greedy removal itself, on any scorer: `probabilities(masks)` returns, for
 // a batch of candidate keep-masks (N x S x S, 1 = kept), the N x C class
 // probabilities. Exposed for tests with a hand-made scorer.
+// `label` -1: the scorer's own answer on the whole input.
 struct GreedyRemoval {
+  int64_t label = -1;
   std::vector<int> removed;
   std::vector<bool> kept;
   float start_probability = 0, final_probability = 0;

@@ -45,8 +45,7 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
   InspectedModel inspected = load_inspected_model(config);
   const InspectInputs inputs = list_inspect_inputs(config);
   MinimalOptions o;
-  const int input_size = config.get<int>("inspect.input_size");
-  o.input_size = input_size > 0 ? input_size : static_cast<int>(inspected.meta.input_size);
+  o.input_size = inspect_input_size(config, inspected.meta);
   o.normalize = checkpoint_normalization(inspected.meta);
   o.batch_size = config.get<int>("inspect.batch_size");
   const int superpixel = config.get<int>("minimal.superpixel_size");
@@ -110,20 +109,9 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
     }
     ++images;
     // Without a label, the target is the network's own answer on the whole image.
-    int64_t target = input.label;
-    if (target < 0) {
-      torch::NoGradGuard no_grad;
-      inspected.model.eval();
-      const auto x =
-          data::to_normalized_tensor(data::crop_resize(rgb, data::CropBox{0, 0, rgb.cols, rgb.rows},
-                                                       cv::Size(o.input_size, o.input_size)),
-                                     o.normalize)
-              .unsqueeze(0)
-              .to(inspected.device);
-      target = inspected.model.forward(x).logits.argmax(1).item<int64_t>();
-    }
     const MinimalResult r =
-        minimal_image(inspected.model, inspected.device, rgb, segments, target, o);
+        minimal_image(inspected.model, inspected.device, rgb, segments, input.label, o);
+    const int64_t target = r.label;
     forwards += r.forwards;
     std::vector<std::string> kept_classes, all_classes;
     std::set<int> kept_set;
@@ -152,10 +140,8 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
         << csv_field(fmt::format("{}", fmt::join(kept_classes, ";"))) << ','
         << csv_field(fmt::format("{}", fmt::join(all_classes, " "))) << '\n';
     if (r.correct && images <= shown) {
-      const cv::Mat seen = data::crop_resize(rgb, data::CropBox{0, 0, rgb.cols, rgb.rows},
-                                             cv::Size(o.input_size, o.input_size));
       cv::Mat pair, bgr;
-      cv::hconcat(seen, r.minimal, pair);
+      cv::hconcat(r.seen, r.minimal, pair);
       cv::cvtColor(pair, bgr, cv::COLOR_RGB2BGR);
       const std::string file =
           "images/" + map_file_name(input.name, target, "minimal", "png").filename().string();

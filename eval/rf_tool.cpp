@@ -111,12 +111,8 @@ int run_rf_tool(const std::string& program, const std::vector<std::string>& args
     images.push_back({i.file, {}, i.name, i.label});
 
   UnitScanOptions scan_options;
-  std::stringstream layer_list(config.get<std::string>("units.layers"));
-  for (std::string l; std::getline(layer_list, l, ',');)
-    if (!data::trim_view(l).empty()) scan_options.layers.emplace_back(data::trim_view(l));
-  const int input_size = config.get<int>("inspect.input_size");
-  scan_options.input_size =
-      input_size > 0 ? input_size : static_cast<int>(inspected.meta.input_size);
+  scan_options.layers = inspect_layers(config);
+  scan_options.input_size = inspect_input_size(config, inspected.meta);
   scan_options.normalize = checkpoint_normalization(inspected.meta);
   scan_options.batch_size = config.get<int>("inspect.batch_size");
   scan_options.max_pixels = data::max_image_pixels_from_config(config);
@@ -197,9 +193,7 @@ int run_rf_tool(const std::string& program, const std::vector<std::string>& args
     size_t done = 0;
     for (const auto& [image, image_units] : by_image) {
       const cv::Mat rgb = data::decode_rgb(images[image].image, scan_options.max_pixels);
-      const auto input = data::to_normalized_tensor(
-          data::crop_resize(rgb, data::CropBox{0, 0, rgb.cols, rgb.rows}, cv::Size(side, side)),
-          scan_options.normalize);
+      const auto input = squashed_input(rgb, side, scan_options.normalize);
       const auto maps = taps.run(
           input.unsqueeze(0).to(inspected.device).contiguous(torch::MemoryFormat::ChannelsLast),
           {layer.layer})[0][0];

@@ -49,6 +49,26 @@ img.strip { display: block; max-width: 100%; height: auto; image-rendering: auto
 nav a { margin-right: 1em; }
 )";
 
+// A layer's detectors, and how many there are of each class (most first).
+struct DetectorTally {
+  int64_t detectors = 0;
+  std::vector<std::pair<int64_t, int64_t>> per_class;
+};
+
+DetectorTally tally_detectors(const std::vector<UnitRow>& rows) {
+  std::map<int64_t, int64_t> counts;
+  DetectorTally t;
+  for (const auto& row : rows) {
+    if (!row.detector) continue;
+    ++t.detectors;
+    ++counts[row.best.front().cls];
+  }
+  t.per_class.assign(counts.begin(), counts.end());
+  std::stable_sort(t.per_class.begin(), t.per_class.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return t;
+}
+
 }  // namespace
 
 std::string html_escape(const std::string& text) {
@@ -111,8 +131,11 @@ std::string write_unit_report(const fs::path& out, const UnitScan& scan,
                               const std::vector<UnitImage>& images, const UnitReportInfo& info) {
   fs::create_directories(out);
   std::vector<std::vector<UnitRow>> ranked;
-  for (const auto& layer : scan.layers)
+  std::vector<DetectorTally> tallies;
+  for (const auto& layer : scan.layers) {
     ranked.push_back(rank_units(layer, info.iou_threshold));
+    tallies.push_back(tally_detectors(ranked.back()));
+  }
 
   // units.csv
   std::ostringstream csv;
@@ -152,27 +175,19 @@ std::string write_unit_report(const fs::path& out, const UnitScan& scan,
   json.begin_array("layers");
   for (size_t l = 0; l < scan.layers.size(); ++l) {
     const auto& layer = scan.layers[l];
-    std::map<int64_t, int64_t> per_class;
-    int64_t detectors = 0;
-    for (const auto& row : ranked[l]) {
-      if (!row.detector) continue;
-      ++detectors;
-      ++per_class[row.best.front().cls];
-      all_classes.insert(row.best.front().cls);
-    }
+    const DetectorTally& tally = tallies[l];
+    for (const auto& [cls, n] : tally.per_class)
+      all_classes.insert(cls);
     json.begin_object();
     json.value("layer", layer.layer);
     json.value("units", layer.units);
     json.value("map_height", layer.height);
     json.value("map_width", layer.width);
     if (layer.iou) {
-      json.value("detectors", detectors);
-      json.value("distinct_classes", static_cast<int64_t>(per_class.size()));
-      std::vector<std::pair<int64_t, int64_t>> counts(per_class.begin(), per_class.end());
-      std::stable_sort(counts.begin(), counts.end(),
-                       [](const auto& a, const auto& b) { return a.second > b.second; });
+      json.value("detectors", tally.detectors);
+      json.value("distinct_classes", static_cast<int64_t>(tally.per_class.size()));
       json.begin_object("detectors_per_class");
-      for (const auto& [cls, n] : counts)
+      for (const auto& [cls, n] : tally.per_class)
         json.value(class_name_of(info, cls), n);
       json.end_object();
     }
@@ -198,26 +213,17 @@ std::string write_unit_report(const fs::path& out, const UnitScan& scan,
   for (size_t l = 0; l < scan.layers.size(); ++l) {
     const auto& layer = scan.layers[l];
     fs::create_directories(out / "units" / folder_name(layer.layer));
-    int64_t detectors = 0;
-    std::map<int64_t, int64_t> per_class;
-    for (const auto& row : ranked[l]) {
-      if (!row.detector) continue;
-      ++detectors;
-      ++per_class[row.best.front().cls];
-    }
+    const DetectorTally& tally = tallies[l];
     html << "<h2 id=\"" << html_escape(folder_name(layer.layer)) << "\">"
          << html_escape(layer.layer) << "</h2>\n<p>" << layer.units << " units, maps "
          << layer.height << "&times;" << layer.width;
     if (layer.iou) {
-      html << "; <b>" << detectors << " detectors</b> (IoU &ge; "
-           << fmt::format("{:.2f}", info.iou_threshold) << ") of " << per_class.size()
+      html << "; <b>" << tally.detectors << " detectors</b> (IoU &ge; "
+           << fmt::format("{:.2f}", info.iou_threshold) << ") of " << tally.per_class.size()
            << " distinct classes.</p>\n";
-      if (!per_class.empty()) {
-        std::vector<std::pair<int64_t, int64_t>> counts(per_class.begin(), per_class.end());
-        std::stable_sort(counts.begin(), counts.end(),
-                         [](const auto& a, const auto& b) { return a.second > b.second; });
+      if (!tally.per_class.empty()) {
         html << "<table class=\"counts\"><tr><th>class</th><th>detectors</th></tr>\n";
-        for (const auto& [cls, n] : counts)
+        for (const auto& [cls, n] : tally.per_class)
           html << "<tr><td>" << html_escape(class_name_of(info, cls)) << "</td><td>" << n
                << "</td></tr>\n";
         html << "</table>\n";

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "eval/inspect_inputs.h"
 #include "eval/unit_quantile.h"
 #include "models/layer_taps.h"
 
@@ -40,9 +41,7 @@ DecodedImages decode_images(const std::vector<UnitImage>& images, const std::vec
   tbb::parallel_for(size_t{0}, n, [&](size_t i) {
     try {
       const cv::Mat image = data::decode_rgb(images[which[i]].image, o.max_pixels);
-      const cv::Mat input = data::crop_resize(image, data::CropBox{0, 0, image.cols, image.rows},
-                                              cv::Size(o.input_size, o.input_size));
-      tensors[i] = data::to_normalized_tensor(input, o.normalize);
+      tensors[i] = squashed_input(image, o.input_size, o.normalize);
       if (keep_rgb) rgb[i] = image;
     } catch (const Error& e) {
       errors[i] = e.what();
@@ -71,10 +70,6 @@ void offer(std::vector<TopActivation>& top, size_t k, TopActivation candidate) {
       [](const TopActivation& a, const TopActivation& b) { return a.value > b.value; });
   top.insert(at, candidate);
   if (top.size() > k) top.pop_back();
-}
-
-cv::Mat thumbnail_of(const cv::Mat& rgb, int side) {
-  return data::crop_resize(rgb, data::CropBox{0, 0, rgb.cols, rgb.rows}, cv::Size(side, side));
 }
 
 cv::Mat composite(const cv::Mat& rgb, const cv::Mat& mask) {
@@ -313,7 +308,7 @@ UnitScan scan_units(models::SceneModel& model, torch::Device device,
     std::map<size_t, cv::Mat> thumbs;
     for (const auto& [k, d] : work) {
       const size_t image = members[k];
-      if (!thumbs.count(image)) thumbs[image] = thumbnail_of(rgb.at(image), o.thumbnail);
+      if (!thumbs.count(image)) thumbs[image] = squash(rgb.at(image), o.thumbnail);
     }
     tbb::parallel_for(size_t{0}, work.size(), [&](size_t w) {
       const auto& [k, d] = work[w];

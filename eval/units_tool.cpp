@@ -22,7 +22,7 @@ namespace {
 enum class UnitsMode { kDissect, kSegment };
 
 void add_units_options(Config& c, UnitsMode mode) {
-  c.add<std::string>("units.layers", mode == UnitsMode::kDissect ? "layer4" : "layer4",
+  c.add<std::string>("units.layers", "layer4",
                      "comma-separated layers, as the state dict names them (layer4, "
                      "layer3.1, features.28, inception4e); an unknown name lists the valid ones");
   c.add<int>("units.top_images", mode == UnitsMode::kDissect ? 10 : 5,
@@ -43,15 +43,6 @@ void add_units_options(Config& c, UnitsMode mode) {
     c.add<double>("units.segment_fraction", 0.2,
                   "the segmented region: the filtered map above this fraction of its maximum");
   }
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (const auto v = std::string(data::trim_view(item)); !v.empty()) out.push_back(v);
-  return out;
 }
 
 std::vector<std::string> read_names(const fs::path& file) {
@@ -82,11 +73,8 @@ int run_units(UnitsMode mode, const std::string& program, const std::vector<std:
   const InspectInputs inputs = list_inspect_inputs(config);
 
   UnitScanOptions o;
-  o.layers = split_list(config.get<std::string>("units.layers"));
-  const int input_size = config.get<int>("inspect.input_size");
-  if (input_size < 0)
-    throw ConfigError(fmt::format("inspect.input_size must be >= 0, got {}", input_size));
-  o.input_size = input_size > 0 ? input_size : static_cast<int>(inspected.meta.input_size);
+  o.layers = inspect_layers(config);
+  o.input_size = inspect_input_size(config, inspected.meta);
   o.normalize = checkpoint_normalization(inspected.meta);
   o.batch_size = config.get<int>("inspect.batch_size");
   o.max_pixels = data::max_image_pixels_from_config(config);
