@@ -47,11 +47,20 @@ int run_synth(const std::string& program, const std::vector<std::string>& args) 
                           "easy (every class its own look), medium or hard (classes share "
                           "backgrounds and differ in their objects; clutter, light and colour "
                           "vary): data/synth.h");
+  config.add<int>("family-size", 0,
+                  "scene classes per family, sharing background and object layout and "
+                  "differing only in their objects (0: the difficulty's own; medium 2, hard 3)");
   config.add<int>("eval-per-class", 0,
                   "val and test images per class (0: a quarter of --per-class)");
   if (auto code = scenery::parse_or_exit(config, args)) return *code;
   data::SynthOptions o;
   o.difficulty = data::synth_difficulty(config.get<std::string>("difficulty"));
+  if (const int family = config.get<int>("family-size"); family != 0) {
+    if (family < 0)
+      throw scenery::UsageError(fmt::format(
+          "--family-size: expected 0 (the difficulty's) or a positive count, got {}", family));
+    o.difficulty.family_size = family;
+  }
   o.eval_per_class = config.get<int>("eval-per-class");
   o.layout = config.get<std::string>("layout");
   o.out = config.get<std::string>("out");

@@ -326,6 +326,27 @@ TEST(Synth, MediumFamiliesShareStuffAndNeverAnObject) {
   }
 }
 
+// `--family-size N` with N = classes: one family, told apart by objects alone
+// (the data of the detectors-emerge test).
+TEST(Synth, OneFamilyOfEveryClassSharesStuffAndNeverAnObject) {
+  TempDir dir;
+  SynthOptions o;
+  o.layout = "ade20k";
+  o.out = dir.path();
+  o.classes = 4;
+  o.per_class = 12;
+  o.seed = 9;
+  o.size = 64;
+  o.difficulty = synth_difficulty("medium");
+  o.difficulty.family_size = 4;
+  write_synthetic_dataset(o);
+  const auto ids = frequent_ids(open_catalog(spec("ade20k", dir.path(), "train")), 4);
+  for (int a = 0; a < 4; ++a)
+    for (int b = a + 1; b < 4; ++b)
+      EXPECT_EQ(intersect(ids[a], ids[b]).size(), 2u)
+          << "classes " << a << " and " << b << ": exactly the two stuff classes";
+}
+
 TEST(Synth, BadOptionsAreUsageErrors) {
   TempDir dir;
   SynthOptions o = tiny("imagenet", dir.path(), 1);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # "Object detectors emerge in deep scene CNNs", reproduced on data we can make:
-# a ResNet-18 trained for about a minute on synthetic ADE20K scenes (medium:
-# classes of a family share their background and differ only in their objects)
-# has clearly more layer-4 object detectors than the same architecture at its
-# random initialisation on the same images, and they detect the scene-defining
-# objects. Also runs `segment` on a plain folder of images, `rf` (small) and
-# `minimal` on the split and on a folder; the minimal-image numbers are printed.
+# a ResNet-18 trained for about a minute on synthetic ADE20K scenes whose eight
+# classes are one family (medium, --family-size 8: the same background and
+# object layout, only the objects differ) has clearly more layer-4 object
+# detectors than the same architecture at its random initialisation on the
+# same images, they detect the scene-defining objects, and its minimal images
+# keep those objects far more often than chance. Also runs `segment` on a plain
+# folder of images, `rf` (small) and `minimal` on a folder.
 # Usage: units_emerge.sh BUILD_DIR OUT_DIR
 set -euo pipefail
 build="$1"
@@ -14,7 +15,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 rm -rf "$out"
 mkdir -p "$out"
 "$build/data/scenery-data" synth --layout ade20k --out "$out/ade" --classes 8 --per-class 50 \
-  --eval-per-class 25 --size 128 --seed 3 --difficulty medium
+  --eval-per-class 25 --size 128 --seed 3 --difficulty medium --family-size 8
 "$build/train/scenery-train" --data.dataset ade20k --data.root "$out/ade" --data.batch_size 16 \
   --data.workers 2 --data.image_size 112 --data.resize 128 --model.arch resnet18 \
   --model.num_classes 8 --train.run_dir "$out/run" --train.epochs 8 --train.optimizer sgd \
@@ -37,11 +38,11 @@ test "$(ls "$out/segment/units/layer4" | wc -l)" -eq 512
   --rf.units 0-1 --rf.top_images 3 --rf.stride 6 --inspect.out "$out/rf"
 grep -q '"theoretical_size": "435"' "$out/rf/rf.json"
 test "$(ls "$out/rf/maps/layer4" | wc -l)" -eq 2
-# Minimal images over the first 40 validation images (annotated object regions),
+# Minimal images over the first 60 validation images (annotated object regions),
 # then on a folder (SLIC superpixels, the network's own answer as the target).
 "$build/eval/scenery-inspect" minimal --inspect.checkpoint "$out/run/best.ckpt" \
   --data.dataset ade20k --data.root "$out/ade" --data.split val --inspect.input_size 112 \
-  --minimal.max_images 40 --inspect.out "$out/minimal"
+  --minimal.max_images 60 --inspect.out "$out/minimal"
 "$build/eval/scenery-inspect" minimal --inspect.checkpoint "$out/run/best.ckpt" \
   --inspect.input "$out/ade/images/validation" --inspect.input_size 112 \
   --minimal.max_images 2 --minimal.superpixel_size 32 --inspect.out "$out/minimal_folder"
