@@ -27,6 +27,16 @@
 
 namespace scenery::eval {
 namespace fs = std::filesystem;
+namespace {
+
+// The caption's tail: the classes kept; superpixels have none to name, and an
+// empty minimal image means the mean image alone is given this answer.
+std::string kept_caption(const std::vector<std::string>& kept_classes, double kept_fraction) {
+  if (!kept_classes.empty()) return fmt::format(" ({})", fmt::join(kept_classes, ", "));
+  return kept_fraction == 0 ? " (nothing: the mean image alone gets this answer)" : "";
+}
+
+}  // namespace
 
 int run_minimal_tool(const std::string& program, const std::vector<std::string>& args) {
   Config config(program,
@@ -151,9 +161,8 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
            << "\" height=\"" << pair.rows << "\" alt=\"" << html_escape(input.name)
            << "\"><figcaption>" << html_escape(fs::path(input.name).filename().string()) << ": "
            << html_escape(scene_name(target)) << ", kept "
-           << fmt::format("{:.0f}", 100 * r.kept_fraction) << " % ("
-           << html_escape(fmt::format("{}", fmt::join(kept_classes, ", ")))
-           << ")</figcaption></figure>\n";
+           << fmt::format("{:.0f}", 100 * r.kept_fraction) << " %"
+           << html_escape(kept_caption(kept_classes, r.kept_fraction)) << "</figcaption></figure>\n";
     }
     if (images % 20 == 0) log::info("{} images, {} minimal", images, correct);
   }
