@@ -305,8 +305,9 @@ TEST(Synth, HardScenesAreAmbiguousInRgbWithinAFamilyAndInSemanticsAcross) {
   EXPECT_GT(static_cast<double>(agree) / labelled, 0.85);
 }
 
-// Medium: families of two share their stuff and never an object class.
-TEST(Synth, MediumFamiliesShareStuffAndNeverAnObject) {
+// The frequent ids of each of 4 medium classes, with the classes' family size
+// (0: medium's own, 2).
+std::vector<std::set<int>> medium_class_ids(int family_size) {
   TempDir dir;
   SynthOptions o;
   o.layout = "ade20k";
@@ -316,8 +317,14 @@ TEST(Synth, MediumFamiliesShareStuffAndNeverAnObject) {
   o.seed = 9;
   o.size = 64;
   o.difficulty = synth_difficulty("medium");
+  if (family_size > 0) o.difficulty.family_size = family_size;
   write_synthetic_dataset(o);
-  const auto ids = frequent_ids(open_catalog(spec("ade20k", dir.path(), "train")), 4);
+  return frequent_ids(open_catalog(spec("ade20k", dir.path(), "train")), 4);
+}
+
+// Medium: families of two share their stuff and never an object class.
+TEST(Synth, MediumFamiliesShareStuffAndNeverAnObject) {
+  const auto ids = medium_class_ids(0);
   for (int f = 0; f < 2; ++f) {
     EXPECT_EQ(intersect(ids[2 * f], ids[2 * f + 1]).size(), 2u)
         << "family " << f << ": exactly the two stuff classes";
@@ -329,18 +336,7 @@ TEST(Synth, MediumFamiliesShareStuffAndNeverAnObject) {
 // `--family-size N` with N = classes: one family, told apart by objects alone
 // (the data of the detectors-emerge test).
 TEST(Synth, OneFamilyOfEveryClassSharesStuffAndNeverAnObject) {
-  TempDir dir;
-  SynthOptions o;
-  o.layout = "ade20k";
-  o.out = dir.path();
-  o.classes = 4;
-  o.per_class = 12;
-  o.seed = 9;
-  o.size = 64;
-  o.difficulty = synth_difficulty("medium");
-  o.difficulty.family_size = 4;
-  write_synthetic_dataset(o);
-  const auto ids = frequent_ids(open_catalog(spec("ade20k", dir.path(), "train")), 4);
+  const auto ids = medium_class_ids(4);
   for (int a = 0; a < 4; ++a)
     for (int b = a + 1; b < 4; ++b)
       EXPECT_EQ(intersect(ids[a], ids[b]).size(), 2u)
