@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "data/ade20k_names.h"
 #include "eval/csv_text.h"
 #include "eval/json_writer.h"
 
@@ -100,9 +101,7 @@ std::string html_escape(const std::string& text) {
 std::string class_name_of(const UnitReportInfo& info, int64_t cls) {
   if (cls < 1 || cls > static_cast<int64_t>(info.class_names.size()))
     return fmt::format("class_{}", cls);
-  // objectInfo150.csv lists synonyms ("airplane;aeroplane;plane"): the first names it.
-  const std::string& name = info.class_names[static_cast<size_t>(cls - 1)];
-  return name.substr(0, name.find(';'));
+  return data::ade20k_display_name(info.class_names[static_cast<size_t>(cls - 1)]);
 }
 
 std::vector<UnitRow> rank_units(const LayerUnits& layer, double iou_threshold) {
@@ -139,17 +138,18 @@ std::string write_unit_report(const fs::path& out, const UnitScan& scan,
 
   // units.csv
   std::ostringstream csv;
-  csv << "layer,unit,label,iou,label2,iou2,label3,iou3,threshold,top_activation,detector\n";
+  csv << "layer,unit,label,class,iou,label2,class2,iou2,label3,class3,iou3,threshold,"
+         "top_activation,detector\n";
   for (size_t l = 0; l < scan.layers.size(); ++l) {
     const auto& layer = scan.layers[l];
     for (const auto& row : ranked[l]) {
       csv << csv_field(layer.layer) << ',' << row.unit;
       for (size_t k = 0; k < 3; ++k) {
         if (k < row.best.size())
-          csv << ',' << csv_field(class_name_of(info, row.best[k].cls)) << ','
-              << fmt::format("{:.6f}", row.best[k].iou);
+          csv << ',' << csv_field(class_name_of(info, row.best[k].cls)) << ',' << row.best[k].cls
+              << ',' << fmt::format("{:.6f}", row.best[k].iou);
         else
-          csv << ",,";
+          csv << ",,,";
       }
       csv << ','
           << (layer.thresholds.empty()

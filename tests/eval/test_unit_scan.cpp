@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "core/error.h"
 #include "data/decode.h"
@@ -276,6 +277,27 @@ TEST(UnitReport, IsOneOfflinePageWithAStripPerUnit) {
   EXPECT_EQ(strips, scan.layers[0].units);
   const std::string csv = read_text(out / "units.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), scan.layers[0].units + 1);
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line,
+            "layer,unit,label,class,iou,label2,class2,iou2,label3,class3,iou3,threshold,"
+            "top_activation,detector");
+  int64_t labelled = 0;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');)
+      fields.push_back(cell);
+    ASSERT_GE(fields.size(), 5u) << line;
+    if (fields[2].empty()) continue;
+    ++labelled;  // the class id names the label's class
+    const int cls = std::stoi(fields[3]);
+    ASSERT_GE(cls, 1);
+    ASSERT_LE(cls, 4);
+    EXPECT_EQ(fields[2], info.class_names[static_cast<size_t>(cls - 1)]) << line;
+  }
+  EXPECT_GT(labelled, 0);
   EXPECT_NE(summary.find("\"detectors\""), std::string::npos);
   EXPECT_NE(summary.find("\"skipped\": 1"), std::string::npos);
 }

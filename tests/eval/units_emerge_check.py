@@ -80,17 +80,13 @@ def detectors(units_csv: Path, layer: str):
 
 
 def main():
-    root, trained_csv, random_csv, names_csv = map(Path, sys.argv[1:5])
-    layer = sys.argv[5] if len(sys.argv) > 5 else "layer4"
-    minimal_csv = Path(sys.argv[6]) if len(sys.argv) > 6 else None
-    names = {}
-    with open(names_csv) as f:
-        for row in csv.DictReader(f):
-            names[row["Name"].split(";")[0]] = int(row["Idx"])
+    root, trained_csv, random_csv = map(Path, sys.argv[1:4])
+    layer = sys.argv[4] if len(sys.argv) > 4 else "layer4"
+    minimal_csv = Path(sys.argv[5]) if len(sys.argv) > 5 else None
     defining = scene_defining(root)
     trained, random = detectors(trained_csv, layer), detectors(random_csv, layer)
-    on_defining = [r for r in trained if names.get(r["label"]) in defining]
-    random_on_defining = [r for r in random if names.get(r["label"]) in defining]
+    on_defining = [r for r in trained if int(r["class"]) in defining]
+    random_on_defining = [r for r in random if int(r["class"]) in defining]
     share = len(on_defining) / max(1, len(trained))
     print(f"scene-defining classes in the annotations: {len(defining)}")
     print(f"{layer} detectors (IoU >= 0.04): trained {len(trained)}, random init {len(random)}")
