@@ -87,14 +87,6 @@ std::vector<std::string> inspect_layers(const Config& config) {
   return out;
 }
 
-cv::Mat squash(const cv::Mat& rgb, int side) {
-  return data::crop_resize(rgb, data::CropBox{0, 0, rgb.cols, rgb.rows}, cv::Size(side, side));
-}
-
-torch::Tensor squashed_input(const cv::Mat& rgb, int side, const data::NormalizeParams& normalize) {
-  return data::to_normalized_tensor(squash(rgb, side), normalize);
-}
-
 InspectInputs list_inspect_inputs(const Config& config) {
   InspectInputs out;
   const fs::path input = config.get<std::string>("inspect.input");

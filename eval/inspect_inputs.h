@@ -9,10 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <opencv2/core.hpp>
-
 #include "core/config.h"
-#include "data/transforms.h"
 #include "models/checkpoint.h"
 #include "models/scene_model.h"
 
@@ -54,10 +51,5 @@ int inspect_input_size(const Config& config, const models::CheckpointMeta& meta)
 
 // units.layers: the comma-separated layer names.
 std::vector<std::string> inspect_layers(const Config& config);
-
-// The whole image resized to S x S (Broden's 224 x 224, the unified demo's
-// Resize((S, S))), and that as the network's normalised input.
-cv::Mat squash(const cv::Mat& rgb, int side);
-torch::Tensor squashed_input(const cv::Mat& rgb, int side, const data::NormalizeParams& normalize);
 
 }  // namespace scenery::eval

@@ -8,7 +8,7 @@
 #endif
 
 #include "core/error.h"
-#include "eval/inspect_inputs.h"
+#include "eval/squash.h"
 
 namespace scenery::eval {
 

@@ -162,7 +162,8 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
            << "\"><figcaption>" << html_escape(fs::path(input.name).filename().string()) << ": "
            << html_escape(scene_name(target)) << ", kept "
            << fmt::format("{:.0f}", 100 * r.kept_fraction) << " %"
-           << html_escape(kept_caption(kept_classes, r.kept_fraction)) << "</figcaption></figure>\n";
+           << html_escape(kept_caption(kept_classes, r.kept_fraction))
+           << "</figcaption></figure>\n";
     }
     if (images % 20 == 0) log::info("{} images, {} minimal", images, correct);
   }

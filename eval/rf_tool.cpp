@@ -21,6 +21,7 @@
 #include "eval/json_writer.h"
 #include "eval/occlusion_rf.h"
 #include "eval/semantic_provider.h"
+#include "eval/squash.h"
 #include "eval/unit_report.h"
 #include "eval/unit_scan.h"
 #include "models/receptive_field.h"

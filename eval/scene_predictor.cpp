@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "data/decode.h"
 #include "eval/class_activation.h"
+#include "eval/squash.h"
 
 #include <opencv2/imgproc.hpp>
 
@@ -62,8 +63,7 @@ ScenePredictor::ScenePredictor(models::SceneModel& model, PredictOptions options
 torch::Tensor ScenePredictor::preprocess(const cv::Mat& rgb) const {
   cv::Mat input;
   if (options_.preprocess == PredictPreprocess::kSquash) {
-    input = data::crop_resize(rgb, data::CropBox{0, 0, rgb.cols, rgb.rows},
-                              cv::Size(options_.input_size, options_.input_size));
+    input = squash(rgb, options_.input_size);
   } else {
     data::Views views;
     views.image = rgb;

@@ -10,7 +10,7 @@
 #include <map>
 
 #include "core/error.h"
-#include "eval/inspect_inputs.h"
+#include "eval/squash.h"
 #include "eval/unit_quantile.h"
 #include "models/layer_taps.h"
 

@@ -21,9 +21,13 @@ import numpy as np
 from PIL import Image
 
 
-def scene_defining(root: Path, min_share=0.6, min_presence=0.5):
-    scenes = dict(line.split() for line in (root / "sceneCategories.txt").read_text().splitlines()
-                  if line.strip())
+def read_scenes(root: Path):
+    """image id -> scene name, from sceneCategories.txt."""
+    return dict(line.split() for line in (root / "sceneCategories.txt").read_text().splitlines()
+                if line.strip())
+
+
+def scene_defining(root: Path, scenes, min_share=0.6, min_presence=0.5):
     images_with = defaultdict(Counter)  # class -> scene -> images
     per_scene = Counter()
     for png in sorted((root / "annotations" / "validation").glob("*.png")):
@@ -41,15 +45,13 @@ def scene_defining(root: Path, min_share=0.6, min_presence=0.5):
     return defining
 
 
-def minimal_keeps_defining(root: Path, minimal_csv: Path, defining):
+def minimal_keeps_defining(scenes, minimal_csv: Path, defining):
     """Over the correctly classified images that contain an object defining
     their scene: the share of minimal images keeping one, the share a random
     choice of the same number of segments would keep, and how often a defining
     object's segment survives against any other segment (background, clutter,
     outlines)."""
     from math import comb
-    scenes = dict(line.split() for line in (root / "sceneCategories.txt").read_text().splitlines()
-                  if line.strip())
     observed, chance, n = 0.0, 0.0, 0
     kept_defining, defining_segments, kept_other, other_segments = 0, 0, 0, 0
     with open(minimal_csv) as f:
@@ -61,13 +63,13 @@ def minimal_keeps_defining(root: Path, minimal_csv: Path, defining):
             mine = [kept for cls, kept in segs if defining.get(cls) == scene]
             if not mine:
                 continue
-            total, kept, m = len(segs), sum(k for _, k in segs), len(mine)
+            total, kept, m, kept_mine = len(segs), sum(k for _, k in segs), len(mine), sum(mine)
             n += 1
-            observed += 1.0 if any(mine) else 0.0
+            observed += 1.0 if kept_mine else 0.0
             chance += 1.0 - comb(total - m, kept) / comb(total, kept)
-            kept_defining += sum(mine)
+            kept_defining += kept_mine
             defining_segments += m
-            kept_other += kept - sum(mine)
+            kept_other += kept - kept_mine
             other_segments += total - m
     return {"images": n, "keeping": observed / max(1, n), "chance": chance / max(1, n),
             "defining_survive": kept_defining / max(1, defining_segments),
@@ -83,7 +85,8 @@ def main():
     root, trained_csv, random_csv = map(Path, sys.argv[1:4])
     layer = sys.argv[4] if len(sys.argv) > 4 else "layer4"
     minimal_csv = Path(sys.argv[5]) if len(sys.argv) > 5 else None
-    defining = scene_defining(root)
+    scenes = read_scenes(root)
+    defining = scene_defining(root, scenes)
     trained, random = detectors(trained_csv, layer), detectors(random_csv, layer)
     on_defining = [r for r in trained if int(r["class"]) in defining]
     random_on_defining = [r for r in random if int(r["class"]) in defining]
@@ -96,7 +99,7 @@ def main():
     ok = len(trained) >= 2 * max(1, len(random)) and share >= 0.8
     print("detector claim reproduced" if ok else "detector claim NOT reproduced")
     if minimal_csv:
-        m = minimal_keeps_defining(root, minimal_csv, defining)
+        m = minimal_keeps_defining(scenes, minimal_csv, defining)
         print(f"minimal images keeping an object that defines their scene: {m['keeping']:.1%} "
               f"of {m['images']} (chance, the same number of segments drawn at random: "
               f"{m['chance']:.1%})")
