@@ -9,7 +9,7 @@
 //   scenery-bench-train-step [--benchmark_filter=resnet18]
 // Environment: SCENERY_BENCH_THREADS (torch threads, default 2),
 // SCENERY_BENCH_WORKERS (loader threads, default 1), SCENERY_BENCH_ITERS
-// (steps per end-to-end epoch, default 20).
+// (steps per end-to-end epoch, default 20), SCENERY_BENCH_BATCH (default 16).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -22,6 +22,7 @@
 #include "core/allocator.h"
 #include "core/log.h"
 #include "data/synth.h"
+#include "models/gemm_weight_grad.h"
 #include "models/registry.h"
 #include "models/winograd_conv.h"
 #include "train/losses.h"
@@ -38,7 +39,7 @@ int env_int(const char* name, int fallback) {
   return v ? std::atoi(v) : fallback;
 }
 
-constexpr int kBatch = 16;
+const int kBatch = env_int("SCENERY_BENCH_BATCH", 16);
 constexpr int kClasses = 8;
 const char* const kArchs[] = {"resnet18", "resnet50", "sascene_resnet18"};
 
@@ -52,7 +53,8 @@ fs::path dataset(int iters, const std::string& layout) {
   static std::map<std::string, fs::path> roots;
   fs::path& root = roots[layout];
   if (root.empty()) {
-    root = fs::temp_directory_path() / ("scenery-bench-train-" + layout);
+    root = fs::temp_directory_path() /
+           ("scenery-bench-train-" + layout + "-" + std::to_string(iters * kBatch));
     fs::remove_all(root);
     data::SynthOptions o;
     o.layout = layout;
@@ -78,6 +80,9 @@ void BM_StepOnly(benchmark::State& state) {
   // As scenery-train does by default (train.cpu_winograd = true) where oneDNN has the kernels.
   models::set_winograd_training(env_int("SCENERY_BENCH_WINOGRAD", 1) != 0 &&
                                 models::winograd_available());
+  // As scenery-train does by default (train.cpu_gemm_wgrad = true).
+  models::set_gemm_weight_grad_training(env_int("SCENERY_BENCH_GEMM_WGRAD", 1) != 0 &&
+                                        models::gemm_weight_grad_available());
   train::OptimizerOptions o;
   auto opt = train::make_optimizer(model, o);
   const auto images =

@@ -11,9 +11,15 @@ global batch, 2 epochs each; each reports the global images/s of its SECOND epoc
               127.0.0.1 (c10d Reducer, --bucket-mb)
   pytorch-ddp a torchrun Python script: torchvision model in DistributedDataParallel, Gloo,
               DistributedSampler + DataLoader (--workers per rank), same threads and batch
+  independent 2 scenery-train processes x (--threads / 2) threads, batch B each, no process
+              group, started together: the sum of their images/s is what 2 ranks could
+              reach with free communication and synchronisation (the ceiling of
+              scenery-ddp on these cores)
 
-Prints the images/s of each and the two ratios: scenery-ddp / single (the cost of the
-gradient reduction and synchronisation) and scenery-ddp / pytorch-ddp.
+Prints the images/s of each and the ratios: scenery-ddp / single (the target), split into
+independent / single (what running 2 processes of fewer threads costs by itself on these cores)
+and scenery-ddp / independent (the cost of the gradient reduction and synchronisation), and
+scenery-ddp / pytorch-ddp.
 
 Run with Debian's /usr/bin/python3 (torch 1.13 + torchvision 0.14), usually through
 benchmarks/side_by_side_ddp.sh, which also writes the dataset.
@@ -39,26 +45,34 @@ def second_epoch_rate(run):
         return float(list(csv.DictReader(f))[-1]["images_per_s"])
 
 
-def scenery(args, world, threads, batch):
-    run = tempfile.mkdtemp(prefix="scenery-sbs-ddp-")
-    cmd = [args.tool, "--data.dataset", "places365", "--data.root", args.data,
-           "--data.batch_size", str(batch), "--data.workers", str(args.workers),
-           "--data.image_size", str(args.size), "--model.arch", args.arch,
-           "--model.num_classes", str(args.classes), "--train.epochs", "2",
-           "--train.val_split", "", "--train.lr", "0.1", "--train.threads", str(threads),
-           "--train.run_dir", run, "--train.device", "cpu", "--log-level", "warn",
-           "--dist.bucket_mb", str(args.bucket_mb)]
+def scenery(args, world, threads, batch, independent=False):
+    def command(run):
+        return [args.tool, "--data.dataset", "places365", "--data.root", args.data,
+                "--data.batch_size", str(batch), "--data.workers", str(args.workers),
+                "--data.image_size", str(args.size), "--model.arch", args.arch,
+                "--model.num_classes", str(args.classes), "--train.epochs", "2",
+                "--train.val_split", "", "--train.lr", "0.1", "--train.threads", str(threads),
+                "--train.run_dir", run, "--train.device", "cpu", "--log-level", "warn",
+                "--dist.bucket_mb", str(args.bucket_mb)]
+
+    def wait(processes):
+        for p in processes:
+            if p.wait() != 0:
+                raise SystemExit(f"scenery-train failed with {p.returncode}")
+
+    runs = [tempfile.mkdtemp(prefix="scenery-sbs-ddp-") for _ in range(world)]
     if world == 1:
-        subprocess.run(cmd, check=True)
+        subprocess.run(command(runs[0]), check=True)
+    elif independent:
+        wait([subprocess.Popen(command(run)) for run in runs])
+        return sum(second_epoch_rate(run) for run in runs)
     else:
         port = free_port()
-        ranks = [subprocess.Popen(cmd + ["--dist.world_size", str(world), "--dist.rank", str(r),
-                                         "--dist.init", f"tcp://127.0.0.1:{port}"])
-                 for r in range(world)]
-        for p in ranks:
-            if p.wait() != 0:
-                raise SystemExit(f"scenery-train rank failed with {p.returncode}")
-    return second_epoch_rate(run)
+        wait([subprocess.Popen(command(runs[0]) + ["--dist.world_size", str(world),
+                                                   "--dist.rank", str(r), "--dist.init",
+                                                   f"tcp://127.0.0.1:{port}"])
+              for r in range(world)])
+    return second_epoch_rate(runs[0])
 
 
 def pytorch_ddp(args, world, threads, batch):
@@ -138,11 +152,12 @@ def main():
     if args.worker:
         return worker(args)
     world, half = 2, max(1, args.threads // 2)
-    runs = {"single": [], "scenery-ddp": [], "pytorch-ddp": []}
+    runs = {"single": [], "scenery-ddp": [], "pytorch-ddp": [], "independent": []}
     for _ in range(args.repeat):
         runs["scenery-ddp"].append(scenery(args, world, half, args.batch))
         runs["single"].append(scenery(args, 1, args.threads, world * args.batch))
         runs["pytorch-ddp"].append(pytorch_ddp(args, world, half, args.batch))
+        runs["independent"].append(scenery(args, world, half, args.batch, independent=True))
     med = {k: statistics.median(v) for k, v in runs.items()}
     print(f"{args.arch} {args.size}px, global batch {world * args.batch}, {args.workers} loader "
           f"worker(s) per process, bucket {args.bucket_mb:g} MiB, 2nd epoch"
@@ -153,7 +168,13 @@ def main():
           f"({', '.join(f'{r:.1f}' for r in runs['scenery-ddp'])})")
     print(f"  pytorch-ddp  {world} ranks x {half} thread   {med['pytorch-ddp']:8.1f} images/s  "
           f"({', '.join(f'{r:.1f}' for r in runs['pytorch-ddp'])})")
+    print(f"  independent  {world} x 1 rank x {half} thread {med['independent']:6.1f} images/s  "
+          f"({', '.join(f'{r:.1f}' for r in runs['independent'])})")
     print(f"  scenery-ddp / single       {med['scenery-ddp'] / med['single']:6.2f}  (target >= 0.90)")
+    print(f"    independent / single     {med['independent'] / med['single']:6.2f}  "
+          f"(fewer threads per process, no communication)")
+    print(f"    scenery-ddp / independent {med['scenery-ddp'] / med['independent']:5.2f}  "
+          f"(reduction and synchronisation)")
     print(f"  scenery-ddp / pytorch-ddp  {med['scenery-ddp'] / med['pytorch-ddp']:6.2f}x "
           f"(target >= 1.5x)")
 

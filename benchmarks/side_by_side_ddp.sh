@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Data-parallel scenery-train (2 ranks x 1 thread) against 1 rank x 2 threads and against
-# PyTorch's DistributedDataParallel (torchrun, Gloo), same data, global batch and threads.
+# Data-parallel scenery-train (2 ranks x 1 thread) against 1 rank x 2 threads, against
+# PyTorch's DistributedDataParallel (torchrun, Gloo), same data, global batch and threads, and
+# against 2 independent 1-thread trainings (the ceiling without communication).
 # Usage: benchmarks/side_by_side_ddp.sh [build dir] [arch] [size] [steps per epoch]
 #   e.g. benchmarks/side_by_side_ddp.sh build resnet18 112 20
 # Environment: SCENERY_BENCH_BATCH (per rank, default 16), SCENERY_BENCH_THREADS (of the

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "models/gemm_weight_grad.h"
 
 #if SCENERY_HAVE_ONEDNN
 #include <dnnl.hpp>
@@ -350,22 +351,27 @@ torch::Tensor winograd_conv2d(const torch::Tensor& input, const torch::Tensor& w
 #endif
 }
 
-bool FastConv2dImpl::winograd_shaped() const {
+bool FastConv2dImpl::plain_3x3() const {
   const auto& o = options;
   // ConvNd keeps its padding resolved here for every padding option (numbers,
   // "same", "valid"): {left, right, top, bottom}.
   const auto& pad = _reversed_padding_repeated_twice;
-  return (*o.kernel_size())[0] == 3 && (*o.kernel_size())[1] == 3 && (*o.stride())[0] == 1 &&
-         (*o.stride())[1] == 1 && (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1 &&
-         o.groups() == 1 && !o.bias() &&
+  return (*o.kernel_size())[0] == 3 && (*o.kernel_size())[1] == 3 &&
+         (*o.stride())[0] == (*o.stride())[1] && (*o.dilation())[0] == 1 &&
+         (*o.dilation())[1] == 1 && o.groups() == 1 && !o.bias() &&
          torch::enumtype::get_enum_name(o.padding_mode()) == std::string("kZeros") &&
          pad.size() == 4 && pad[0] == pad[1] && pad[2] == pad[3];
 }
 
 torch::Tensor FastConv2dImpl::forward(const torch::Tensor& input) {
+  if (!is_training() || !plain_3x3()) return torch::nn::Conv2dImpl::forward(input);
   const auto& pad = _reversed_padding_repeated_twice;
-  if (is_training() && winograd_shaped() && winograd_applies(input, weight, pad[2], pad[0])) {
+  const int64_t stride = (*options.stride())[0];
+  if (stride == 1 && winograd_applies(input, weight, pad[2], pad[0])) {
     return winograd_conv2d(input, weight, pad[2], pad[0]);
+  }
+  if (gemm_weight_grad_applies(input, weight)) {
+    return conv2d_gemm_weight_grad(input, weight, stride, pad[2], pad[0]);
   }
   return torch::nn::Conv2dImpl::forward(input);
 }

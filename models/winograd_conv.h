@@ -49,8 +49,9 @@ bool winograd_applies(const torch::Tensor& input, const torch::Tensor& weight, i
 torch::Tensor winograd_conv2d(const torch::Tensor& input, const torch::Tensor& weight,
                               int64_t padding_h, int64_t padding_w);
 
-// torch::nn::Conv2d whose forward takes the Winograd path where
-// `winograd_applies` (and the module is training), LibTorch's otherwise. Same
+// torch::nn::Conv2d whose forward, while the module is training, takes the
+// Winograd path where `winograd_applies`, else the GEMM weight-gradient path
+// where `gemm_weight_grad_applies` (models/gemm_weight_grad.h), else LibTorch's. Same
 // parameters and names as torch::nn::Conv2d, so weights move by name.
 class FastConv2dImpl : public torch::nn::Conv2dImpl {
  public:
@@ -58,8 +59,8 @@ class FastConv2dImpl : public torch::nn::Conv2dImpl {
   torch::Tensor forward(const torch::Tensor& input);
 
  private:
-  // 3x3, stride 1, no dilation, groups or bias, symmetric zero padding.
-  bool winograd_shaped() const;
+  // 3x3, equal strides, no dilation, groups or bias, symmetric zero padding.
+  bool plain_3x3() const;
 };
 TORCH_MODULE(FastConv2d);
 

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/torch_compat.h"
 #include "dist/launch.h"
+#include "models/gemm_weight_grad.h"
 #include "models/winograd_conv.h"
 
 namespace scenery::train {
@@ -36,16 +37,22 @@ Hardware setup_hardware(const Config& c, int local_rank) {
   if (hw.threads < 0) throw ConfigError("train.threads must be >= 0");
   if (hw.threads > 0) torch::set_num_threads(hw.threads);
   if (cuda) at::globalContext().setBenchmarkCuDNN(c.get<bool>("train.cudnn_benchmark"));
-  // The Winograd path is float32 and CPU-only; under bf16 autocast the direct
-  // convolutions (which autocast casts) must run.
+  // The Winograd and GEMM weight-gradient paths are float32 and CPU-only; under
+  // bf16 autocast the direct convolutions (which autocast casts) must run.
   const bool winograd = !cuda && !hw.bf16 && c.get<bool>("train.cpu_winograd");
   models::set_winograd_training(winograd && models::winograd_available());
-  log::info("device {}, {} CPU threads, bf16 autocast {}, channels-last {}, Winograd {}",
-            hw.device.str(), torch::get_num_threads(), hw.bf16 ? "on" : "off",
-            hw.channels_last ? "on" : "off",
-            models::winograd_training_enabled() ? "on"
-            : winograd                          ? "off (no oneDNN Winograd kernels here)"
-                                                : "off");
+  models::set_gemm_weight_grad_training(!cuda && !hw.bf16 && hw.channels_last &&
+                                        c.get<bool>("train.cpu_gemm_wgrad") &&
+                                        models::gemm_weight_grad_available());
+  log::info(
+      "device {}, {} CPU threads, bf16 autocast {}, channels-last {}, Winograd {}, GEMM "
+      "weight gradients {}",
+      hw.device.str(), torch::get_num_threads(), hw.bf16 ? "on" : "off",
+      hw.channels_last ? "on" : "off",
+      models::winograd_training_enabled() ? "on"
+      : winograd                          ? "off (no oneDNN Winograd kernels here)"
+                                          : "off",
+      models::gemm_weight_grad_training_enabled() ? "on" : "off");
   return hw;
 }
 

@@ -1,5 +1,6 @@
 // Device, precision and threading of a run (train.device, train.amp,
-// train.channels_last, train.cudnn_benchmark, train.cpu_winograd, train.threads).
+// train.channels_last, train.cudnn_benchmark, train.cpu_winograd,
+// train.cpu_gemm_wgrad, train.threads).
 #pragma once
 
 #include <torch/torch.h>

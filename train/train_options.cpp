@@ -102,6 +102,10 @@ void add_train_options(Config& c) {
               "cpu, float32: training runs 3x3 stride-1 convolutions with oneDNN's Winograd "
               "kernels where they are faster (AVX-512 CPUs); results agree with direct "
               "convolution to float rounding, validation and evaluation stay direct");
+  c.add<bool>("train.cpu_gemm_wgrad", true,
+              "cpu, float32, channels-last: training computes the weight gradient of the 3x3 "
+              "convolutions Winograd leaves (stride 2, small maps; 128+ input channels) as one "
+              "GEMM over im2col columns; agrees with the direct kernel to float rounding");
 
   // Data parallelism (the rest of [dist] is dist/launch.h's).
   c.add<std::string>("train.sync_bn", "auto",

@@ -16,6 +16,7 @@
 #include "eval/semantic_provider.h"
 #include "models/checkpoint.h"
 #include "models/dropout.h"
+#include "models/gemm_weight_grad.h"
 #include "models/registry.h"
 #include "models/winograd_conv.h"
 #include "train/data_parallel.h"
@@ -262,12 +263,16 @@ TrainResult run_training(const Config& c) {
   struct CloseLog {
     ~CloseLog() { log::close_file(); }
   } close_log;
-  // setup_hardware switches the Winograd path for this run; the caller's
-  // setting comes back when the run ends.
-  struct RestoreWinograd {
-    bool previous = models::winograd_training_enabled();
-    ~RestoreWinograd() { models::set_winograd_training(previous); }
-  } restore_winograd;
+  // setup_hardware switches the Winograd and GEMM weight-gradient paths for
+  // this run; the caller's settings come back when the run ends.
+  struct RestoreFastConvolutions {
+    bool winograd = models::winograd_training_enabled();
+    bool gemm = models::gemm_weight_grad_training_enabled();
+    ~RestoreFastConvolutions() {
+      models::set_winograd_training(winograd);
+      models::set_gemm_weight_grad_training(gemm);
+    }
+  } restore_fast_convolutions;
   const Hardware hw = setup_hardware(c, launch.local_rank);
   DataParallelOptions dp_options;
   dp_options.sync_batchnorm = s.sync_bn;

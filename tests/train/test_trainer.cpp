@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "models/checkpoint.h"
+#include "models/gemm_weight_grad.h"
 #include "models/registry.h"
 #include "models/winograd_conv.h"
 #include "train_test_helpers.h"
@@ -147,30 +148,43 @@ TEST(Trainer, InterruptedAndResumedEqualsUninterruptedAdamWAccumulated) {
       with(with(tiny_args(dir / "data", dir / "b"), extra), {"--data.workers", "2"}), 1, 4);
 }
 
-// train.cpu_winograd switches the training convolutions of one run (layer1 at
-// 48-px crops is 12x12, inside the Winograd rule) and leaves the process-wide
-// setting as it found it.
-TEST(Trainer, CpuWinogradSwitchesTheRunsConvolutions) {
-  if (!models::winograd_available()) GTEST_SKIP() << "no oneDNN Winograd kernels here";
+// A fast-convolution switch (train.cpu_winograd, train.cpu_gemm_wgrad)
+// changes the roundings of `layer`'s weights in one run, reproducibly, not the
+// training, and leaves the process-wide setting as it found it.
+void expect_switch_changes_only_roundings(const std::string& option, const std::string& layer,
+                                          bool (*enabled)()) {
   torch::set_num_threads(1);
   TempDir dir;
   make_dataset("places365", dir / "data", 4, 8, 64);
-  auto run = [&](const std::string& run_dir, const std::string& winograd) {
-    train(with(tiny_args(dir / "data", dir / run_dir),
-               {"--train.epochs", "1", "--train.cpu_winograd", winograd}));
+  auto run = [&](const std::string& run_dir, const std::string& on) {
+    train(with(tiny_args(dir / "data", dir / run_dir), {"--train.epochs", "1", option, on}));
     return models::read_checkpoint(dir / run_dir / "last.ckpt").state_dict;
   };
-  ASSERT_FALSE(models::winograd_training_enabled());
+  ASSERT_FALSE(enabled());
   const auto direct = run("direct", "false");
-  const auto winograd = run("winograd", "true");
-  const auto winograd_again = run("winograd_again", "true");
-  EXPECT_FALSE(models::winograd_training_enabled()) << "the run restores the caller's setting";
-  expect_same_weights(winograd, winograd_again);
-  const auto* a = direct.find("layer1.0.conv1.weight");
-  const auto* b = winograd.find("layer1.0.conv1.weight");
+  const auto fast = run("fast", "true");
+  const auto fast_again = run("fast_again", "true");
+  EXPECT_FALSE(enabled()) << "the run restores the caller's setting";
+  expect_same_weights(fast, fast_again);
+  const auto* a = direct.find(layer);
+  const auto* b = fast.find(layer);
   ASSERT_TRUE(a && b);
-  EXPECT_FALSE(torch::equal(*a, *b)) << "the Winograd run computed different roundings";
+  EXPECT_FALSE(torch::equal(*a, *b)) << option << " computed different roundings";
   EXPECT_LT((*a - *b).abs().max().item<double>(), 1e-2) << "but the same training";
+}
+
+// Layer1 at 48-px crops is 12x12, inside the Winograd rule.
+TEST(Trainer, CpuWinogradSwitchesTheRunsConvolutions) {
+  if (!models::winograd_available()) GTEST_SKIP() << "no oneDNN Winograd kernels here";
+  expect_switch_changes_only_roundings("--train.cpu_winograd", "layer1.0.conv1.weight",
+                                       models::winograd_training_enabled);
+}
+
+// Layer3 at 48-px crops is 3x3 with 256 channels: Winograd leaves it.
+TEST(Trainer, CpuGemmWeightGradSwitchesTheRunsConvolutions) {
+  if (!models::gemm_weight_grad_available()) GTEST_SKIP() << "this build has no oneDNN";
+  expect_switch_changes_only_roundings("--train.cpu_gemm_wgrad", "layer3.0.conv2.weight",
+                                       models::gemm_weight_grad_training_enabled);
 }
 
 TEST(Trainer, FineTuningReplacesTheHeadAndKeepsTheBody) {
