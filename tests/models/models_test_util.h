@@ -66,4 +66,20 @@ inline float max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat) - b.to(torch::kFloat)).abs().max().item<float>();
 }
 
+// Output and input and weight gradients of sum(output * probe) for a
+// convolution `conv(input, weight)`, on fresh copies of both.
+struct ConvGrads {
+  torch::Tensor output, input, weight;
+};
+
+template <class Conv>
+ConvGrads conv_grads(Conv conv, const torch::Tensor& input, const torch::Tensor& weight,
+                     const torch::Tensor& probe) {
+  auto x = input.detach().clone().requires_grad_(true);
+  auto w = weight.detach().clone().requires_grad_(true);
+  auto y = conv(x, w);
+  (y * probe.to(y.scalar_type())).sum().backward();
+  return {y.detach(), x.grad(), w.grad()};
+}
+
 }  // namespace scenery::models::testutil

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "models/gemm_weight_grad.h"
+#include "models/models_test_util.h"
 #include "models/winograd_conv.h"
 
 namespace scenery::models {
@@ -22,19 +23,12 @@ class GemmOn {
 #define SKIP_WITHOUT_ONEDNN() \
   if (!gemm_weight_grad_available()) GTEST_SKIP() << "this build has no oneDNN"
 
-struct Grads {
-  torch::Tensor output, input, weight;
-};
+using Grads = testutil::ConvGrads;
 
-// Output and gradients of sum(output * probe) for a convolution `conv`.
 template <class Conv>
 Grads run(Conv conv, const torch::Tensor& input, const torch::Tensor& weight,
           const torch::Tensor& probe) {
-  auto x = input.detach().clone().requires_grad_(true);
-  auto w = weight.detach().clone().requires_grad_(true);
-  auto y = conv(x, w);
-  (y * probe.to(y.scalar_type())).sum().backward();
-  return {y.detach(), x.grad(), w.grad()};
+  return testutil::conv_grads(conv, input, weight, probe);
 }
 
 double relative_error(const torch::Tensor& got, const torch::Tensor& want) {

@@ -26,19 +26,12 @@ class WinogradOn {
                     "(they need AVX-512)";                                     \
   }
 
-struct Grads {
-  torch::Tensor output, input, weight;
-};
+using Grads = testutil::ConvGrads;
 
-// Output and gradients of sum(output * probe) for a convolution `conv`.
 template <class Conv>
 Grads run(Conv conv, const torch::Tensor& input, const torch::Tensor& weight,
           const torch::Tensor& probe) {
-  auto x = input.detach().clone().requires_grad_(true);
-  auto w = weight.detach().clone().requires_grad_(true);
-  auto y = conv(x, w);
-  (y * probe).sum().backward();
-  return {y.detach(), x.grad(), w.grad()};
+  return testutil::conv_grads(conv, input, weight, probe);
 }
 
 // Largest difference relative to the reference's largest magnitude.
