@@ -23,13 +23,7 @@ class GemmOn {
 #define SKIP_WITHOUT_ONEDNN() \
   if (!gemm_weight_grad_available()) GTEST_SKIP() << "this build has no oneDNN"
 
-using Grads = testutil::ConvGrads;
-
-template <class Conv>
-Grads run(Conv conv, const torch::Tensor& input, const torch::Tensor& weight,
-          const torch::Tensor& probe) {
-  return testutil::conv_grads(conv, input, weight, probe);
-}
+using testutil::conv_grads;
 
 double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
   return (got.to(torch::kDouble) - want).abs().max().item<double>() /
@@ -55,9 +49,10 @@ TEST_P(GemmWeightGradMatchesDirect, OutputAndInputGradientExactWeightGradientToR
   auto direct_conv = [&](auto x, auto w) {
     return F::conv2d(x, w, F::Conv2dFuncOptions().stride(g.stride).padding(g.padding));
   };
-  const auto direct = run(direct_conv, input, weight, probe);
-  const auto exact = run(direct_conv, input.to(torch::kDouble), weight.to(torch::kDouble), probe);
-  const auto gemm = run(
+  const auto direct = conv_grads(direct_conv, input, weight, probe);
+  const auto exact =
+      conv_grads(direct_conv, input.to(torch::kDouble), weight.to(torch::kDouble), probe);
+  const auto gemm = conv_grads(
       [&](auto x, auto w) { return conv2d_gemm_weight_grad(x, w, g.stride, g.padding, g.padding); },
       input, weight, probe);
   ASSERT_EQ(gemm.output.sizes(), direct.output.sizes());
@@ -95,8 +90,8 @@ TEST(GemmWeightGrad, RunsAreBitwiseEqual) {
   const auto weight = torch::randn({256, 256, 3, 3}).contiguous(cl);
   const auto probe = torch::randn({8, 256, 4, 4});
   auto conv = [](auto x, auto w) { return conv2d_gemm_weight_grad(x, w, 1, 1, 1); };
-  const auto a = run(conv, input, weight, probe);
-  const auto b = run(conv, input, weight, probe);
+  const auto a = conv_grads(conv, input, weight, probe);
+  const auto b = conv_grads(conv, input, weight, probe);
   torch::set_num_threads(threads);
   EXPECT_TRUE(torch::equal(a.weight, b.weight));
 }

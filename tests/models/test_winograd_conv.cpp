@@ -26,13 +26,7 @@ class WinogradOn {
                     "(they need AVX-512)";                                     \
   }
 
-using Grads = testutil::ConvGrads;
-
-template <class Conv>
-Grads run(Conv conv, const torch::Tensor& input, const torch::Tensor& weight,
-          const torch::Tensor& probe) {
-  return testutil::conv_grads(conv, input, weight, probe);
-}
+using testutil::conv_grads;
 
 // Largest difference relative to the reference's largest magnitude.
 double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
@@ -56,11 +50,12 @@ TEST_P(WinogradMatchesDirect, ForwardAndBothGradients) {
   const auto weight = (torch::randn({g.o, g.c, 3, 3}) * 0.1).contiguous(format);
   const int64_t oh = g.h + 2 * g.padding - 2, ow = g.w + 2 * g.padding - 2;
   const auto probe = torch::randn({g.n, g.o, oh, ow});
-  const auto direct = run(
+  const auto direct = conv_grads(
       [&](auto x, auto w) { return F::conv2d(x, w, F::Conv2dFuncOptions().padding(g.padding)); },
       input, weight, probe);
-  const auto wino = run([&](auto x, auto w) { return winograd_conv2d(x, w, g.padding, g.padding); },
-                        input, weight, probe);
+  const auto wino =
+      conv_grads([&](auto x, auto w) { return winograd_conv2d(x, w, g.padding, g.padding); }, input,
+                 weight, probe);
   ASSERT_EQ(wino.output.sizes(), direct.output.sizes());
   EXPECT_EQ(wino.output.is_contiguous(format), true) << "keeps the input's memory format";
   // Winograd F(4x4, 3x3) in float32 loses a few bits to its transforms; a
@@ -95,8 +90,8 @@ TEST(WinogradConv, TwoThreadRunsAreBitwiseEqual) {
   const auto weight = torch::randn({64, 64, 3, 3}).contiguous(torch::MemoryFormat::ChannelsLast);
   const auto probe = torch::randn({8, 64, 28, 28});
   auto conv = [](auto x, auto w) { return winograd_conv2d(x, w, 1, 1); };
-  const auto a = run(conv, input, weight, probe);
-  const auto b = run(conv, input, weight, probe);
+  const auto a = conv_grads(conv, input, weight, probe);
+  const auto b = conv_grads(conv, input, weight, probe);
   torch::set_num_threads(threads);
   EXPECT_TRUE(torch::equal(a.output, b.output));
   EXPECT_TRUE(torch::equal(a.input, b.input));
