@@ -16,6 +16,11 @@ global batch, 2 epochs each; each reports the global images/s of its SECOND epoc
               reach with free communication and synchronisation (the ceiling of
               scenery-ddp on these cores)
 
+It also times, apart, what the gradients' exchange costs by itself on these cores: a Gloo
+all-reduce (torchrun, 2 ranks) of one float32 tensor of the model's parameter count, the bytes
+the Reducer moves every step; on a 2-core VM that exchange is bound by the loopback TCP copy
+rather than by Gloo, so it sets how small a batch can still reach the 0.90 target.
+
 Prints the images/s of each and the ratios: scenery-ddp / single (the target), split into
 independent / single (what running 2 processes of fewer threads costs by itself on these cores)
 and scenery-ddp / independent (the cost of the gradient reduction and synchronisation), and
@@ -75,7 +80,7 @@ def scenery(args, world, threads, batch, independent=False):
     return second_epoch_rate(runs[0])
 
 
-def pytorch_ddp(args, world, threads, batch):
+def pytorch_ddp(args, world, threads, batch, probe=False):
     out = tempfile.mktemp(prefix="pytorch-ddp-rate-")
     log_dir = tempfile.mkdtemp(prefix="pytorch-ddp-logs-")
     cmd = ["torchrun", "--nproc_per_node", str(world), "-r", "1", "-t", "1", "--log_dir", log_dir,
@@ -83,10 +88,25 @@ def pytorch_ddp(args, world, threads, batch):
            "--data", args.data, "--arch", args.arch, "--classes", str(args.classes),
            "--size", str(args.size), "--batch", str(batch), "--threads", str(threads),
            "--workers", str(args.workers), "--bucket-mb", str(args.bucket_mb), "--out", out,
-           "--tool", args.tool]
+           "--tool", args.tool] + (["--probe"] if probe else [])
     subprocess.run(cmd, check=True)
     with open(out) as f:
-        return float(f.read())
+        return [float(x) for x in f.read().split()] if probe else float(f.read())
+
+
+def probe_allreduce(args, dist, torch, tvm):
+    """Milliseconds of one Gloo all-reduce of the model's gradients (one flat tensor)."""
+    count = sum(p.numel() for p in getattr(tvm, args.arch)(num_classes=args.classes).parameters())
+    grads = torch.ones(count)
+    for _ in range(3):
+        dist.all_reduce(grads)
+    times = []
+    for _ in range(10):
+        dist.barrier()
+        start = time.perf_counter()
+        dist.all_reduce(grads)
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times), count
 
 
 def worker(args):
@@ -104,6 +124,12 @@ def worker(args):
     rank, world = dist.get_rank(), dist.get_world_size()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
+    if args.probe:
+        ms, count = probe_allreduce(args, dist, torch, tvm)
+        if rank == 0:
+            with open(args.out, "w") as f:
+                f.write(f"{ms} {count}")
+        return dist.destroy_process_group()
     data = Places(args.data, args.size)
     sampler = torch.utils.data.distributed.DistributedSampler(data, shuffle=True, drop_last=True)
     loader = torch.utils.data.DataLoader(data, batch_size=args.batch, sampler=sampler,
@@ -148,6 +174,7 @@ def main():
     p.add_argument("--repeat", type=int, default=1, help="alternating rounds; medians compared")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
+    p.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         return worker(args)
@@ -158,7 +185,10 @@ def main():
         runs["single"].append(scenery(args, 1, args.threads, world * args.batch))
         runs["pytorch-ddp"].append(pytorch_ddp(args, world, half, args.batch))
         runs["independent"].append(scenery(args, world, half, args.batch, independent=True))
+    exchange_ms, count = pytorch_ddp(args, world, half, args.batch, probe=True)
     med = {k: statistics.median(v) for k, v in runs.items()}
+    # Ratios of runs made next to each other: the VM's speed drifts between rounds.
+    per_round = [d / s for d, s in zip(runs["scenery-ddp"], runs["single"])]
     print(f"{args.arch} {args.size}px, global batch {world * args.batch}, {args.workers} loader "
           f"worker(s) per process, bucket {args.bucket_mb:g} MiB, 2nd epoch"
           f"{f', median of {args.repeat} rounds' if args.repeat > 1 else ''}:")
@@ -170,13 +200,18 @@ def main():
           f"({', '.join(f'{r:.1f}' for r in runs['pytorch-ddp'])})")
     print(f"  independent  {world} x 1 rank x {half} thread {med['independent']:6.1f} images/s  "
           f"({', '.join(f'{r:.1f}' for r in runs['independent'])})")
-    print(f"  scenery-ddp / single       {med['scenery-ddp'] / med['single']:6.2f}  (target >= 0.90)")
+    print(f"  scenery-ddp / single       {med['scenery-ddp'] / med['single']:6.2f}  (target >= 0.90; "
+          f"per round {', '.join(f'{r:.2f}' for r in per_round)})")
     print(f"    independent / single     {med['independent'] / med['single']:6.2f}  "
           f"(fewer threads per process, no communication)")
     print(f"    scenery-ddp / independent {med['scenery-ddp'] / med['independent']:5.2f}  "
           f"(reduction and synchronisation)")
     print(f"  scenery-ddp / pytorch-ddp  {med['scenery-ddp'] / med['pytorch-ddp']:6.2f}x "
           f"(target >= 1.5x)")
+    step_ms = 1e3 * world * args.batch / med["single"]
+    print(f"  Gloo all-reduce of the {count / 1e6:.1f} M gradients ({4 * count / 2**20:.1f} MiB) "
+          f"alone: {exchange_ms:.1f} ms, {100 * exchange_ms / step_ms:.0f} % of a single-process "
+          f"step ({step_ms:.0f} ms)")
 
 
 if __name__ == "__main__":
