@@ -65,7 +65,9 @@ def scenery(args, world, threads, batch, independent=False):
             if p.wait() != 0:
                 raise SystemExit(f"scenery-train failed with {p.returncode}")
 
-    runs = [tempfile.mkdtemp(prefix="scenery-sbs-ddp-") for _ in range(world)]
+    # Ranks of one run share rank 0's run directory (only rank 0 writes).
+    runs = [tempfile.mkdtemp(prefix="scenery-sbs-ddp-")
+            for _ in range(world if independent else 1)]
     if world == 1:
         subprocess.run(command(runs[0]), check=True)
     elif independent:
@@ -80,7 +82,8 @@ def scenery(args, world, threads, batch, independent=False):
     return second_epoch_rate(runs[0])
 
 
-def pytorch_ddp(args, world, threads, batch, probe=False):
+def torchrun_worker(args, world, threads, batch, probe=False):
+    """Runs this script's worker under torchrun; returns what rank 0 wrote."""
     out = tempfile.mktemp(prefix="pytorch-ddp-rate-")
     log_dir = tempfile.mkdtemp(prefix="pytorch-ddp-logs-")
     cmd = ["torchrun", "--nproc_per_node", str(world), "-r", "1", "-t", "1", "--log_dir", log_dir,
@@ -91,7 +94,17 @@ def pytorch_ddp(args, world, threads, batch, probe=False):
            "--tool", args.tool] + (["--probe"] if probe else [])
     subprocess.run(cmd, check=True)
     with open(out) as f:
-        return [float(x) for x in f.read().split()] if probe else float(f.read())
+        return f.read()
+
+
+def pytorch_ddp(args, world, threads, batch):
+    return float(torchrun_worker(args, world, threads, batch))
+
+
+def exchange_cost(args, world, threads):
+    """(milliseconds, parameter count) of one Gloo all-reduce of the model's gradients."""
+    ms, count = torchrun_worker(args, world, threads, args.batch, probe=True).split()
+    return float(ms), int(count)
 
 
 def probe_allreduce(args, dist, torch, tvm):
@@ -185,7 +198,7 @@ def main():
         runs["single"].append(scenery(args, 1, args.threads, world * args.batch))
         runs["pytorch-ddp"].append(pytorch_ddp(args, world, half, args.batch))
         runs["independent"].append(scenery(args, world, half, args.batch, independent=True))
-    exchange_ms, count = pytorch_ddp(args, world, half, args.batch, probe=True)
+    exchange_ms, count = exchange_cost(args, world, half)
     med = {k: statistics.median(v) for k, v in runs.items()}
     # Ratios of runs made next to each other: the VM's speed drifts between rounds.
     per_round = [d / s for d, s in zip(runs["scenery-ddp"], runs["single"])]
@@ -200,8 +213,8 @@ def main():
           f"({', '.join(f'{r:.1f}' for r in runs['pytorch-ddp'])})")
     print(f"  independent  {world} x 1 rank x {half} thread {med['independent']:6.1f} images/s  "
           f"({', '.join(f'{r:.1f}' for r in runs['independent'])})")
-    print(f"  scenery-ddp / single       {med['scenery-ddp'] / med['single']:6.2f}  (target >= 0.90; "
-          f"per round {', '.join(f'{r:.2f}' for r in per_round)})")
+    print(f"  scenery-ddp / single       {med['scenery-ddp'] / med['single']:6.2f}  "
+          f"(target >= 0.90; per round {', '.join(f'{r:.2f}' for r in per_round)})")
     print(f"    independent / single     {med['independent'] / med['single']:6.2f}  "
           f"(fewer threads per process, no communication)")
     print(f"    scenery-ddp / independent {med['scenery-ddp'] / med['independent']:5.2f}  "
