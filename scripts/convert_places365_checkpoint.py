@@ -11,8 +11,11 @@ IN may be
     {'epoch', 'arch', 'state_dict', 'best_prec1'}, keys with DataParallel's `module.`
     (`module.conv1.weight`; alexnet: `features.module.0.weight`), BN layers without
     `num_batches_tracked` (PyTorch < 0.4.1), densenet keys in the old `norm.1` style;
-  - any torch.save of a state dict (OrderedDict), a {'state_dict': ...} wrapper or a whole
-    nn.Module.
+  - any torch.save of a state dict (OrderedDict) or a {'state_dict': ...} wrapper, in the zip
+    or the legacy format.
+IN is read by safe_torch_load.py, never by torch.load: nothing in the file is run. A file that
+asks for anything but tensors and plain containers is refused, naming the global; a whole
+pickled network (whole_*_places365.pth.tar) is refused with a pointer to the state-dict release.
 OUT is written in the format of models/checkpoint.h (a zip-format torch pickle of a plain
 dict) that the C++ loader reads and `torch.load` gives back; the state dict loads with
 strict=True into the torchvision model of the same arch.
@@ -24,6 +27,8 @@ import sys
 
 import torch
 
+import safe_torch_load
+
 KNOWN_ARCHS = ["resnet18", "resnet34", "resnet50", "resnet101", "wideresnet18", "alexnet",
                "vgg16", "densenet161"]
 HEAD_KEYS = {"fc.weight", "classifier.6.weight", "classifier.weight"}
@@ -32,14 +37,6 @@ IMAGENET_STD = [0.229, 0.224, 0.225]
 # torchvision's own remapping of pre-0.3 densenet names (norm.1 -> norm1, conv.2 -> conv2).
 OLD_DENSENET = re.compile(
     r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
-
-
-def load_any(path):
-    # encoding='latin1' decodes Python-2 str objects in the legacy pickles.
-    try:
-        return torch.load(path, map_location="cpu", encoding="latin1")
-    except TypeError:
-        return torch.load(path, map_location="cpu")
 
 
 def strip_module(key):
@@ -88,11 +85,12 @@ def read_categories(path):
 
 
 def convert(src, dst, arch=None, categories=None):
-    obj = load_any(src)
+    try:
+        obj = safe_torch_load.load(src)
+    except safe_torch_load.CheckpointError as e:
+        raise SystemExit(str(e)) from None
     meta_arch = None
-    if isinstance(obj, torch.nn.Module):
-        state_dict = obj.state_dict()
-    elif isinstance(obj, dict) and "state_dict" in obj:
+    if isinstance(obj, dict) and "state_dict" in obj:
         state_dict = obj["state_dict"]
         meta_arch = obj.get("arch")
         if isinstance(meta_arch, bytes):
@@ -100,7 +98,10 @@ def convert(src, dst, arch=None, categories=None):
     elif isinstance(obj, dict) and all(torch.is_tensor(v) for v in obj.values()):
         state_dict = obj
     else:
-        raise SystemExit(f"{src}: not a state dict, a {{'state_dict': ...}} wrapper or a module")
+        raise SystemExit(f"{src}: not a state dict or a {{'state_dict': ...}} wrapper")
+    if not (isinstance(state_dict, dict)
+            and all(isinstance(k, str) and torch.is_tensor(v) for k, v in state_dict.items())):
+        raise SystemExit(f"{src}: its state_dict is not a mapping of names to tensors")
     state_dict = normalise(state_dict)
     arch = arch or meta_arch or guess_arch(state_dict)
     if arch not in KNOWN_ARCHS:

@@ -2,11 +2,20 @@
 (run by /usr/bin/python3):
 
   make_import_fixtures.py places365 DIR     legacy (pre-zip, protocol 2) Places365-style
-                                            checkpoints: {'epoch','arch','state_dict','best_prec1'},
+                                            checkpoints with Python 2's str opcodes, as the
+                                            official files were written by Python 2:
+                                            {'epoch','arch','state_dict','best_prec1'},
                                             DataParallel `module.` keys (alexnet:
                                             features.module.N), no num_batches_tracked,
                                             old densenet names; plus categories and
                                             reference logits (ARCH.io.pt)
+  make_import_fixtures.py untrusted DIR     files the converter must refuse without running
+                                            them: evil_{zip,legacy}.pth.tar (a state dict plus
+                                            an object whose __reduce__ calls os.system to create
+                                            DIR/pwned), whole_resnet18_places365.pth.tar (a
+                                            pickled nn.Module), truncated.pth.tar; and
+                                            resnet18_zip.pth (the state dict, zip format) and
+                                            resnet18_reference.pth (as a plain dict)
   make_import_fixtures.py caffe_vgg16 DIR   a VGG16 .prototxt + .caffemodel (BGR conv1,
                                             protobuf written by hand) + reference logits
   make_import_fixtures.py caffenet DIR      the first layers of an original CaffeNet
@@ -31,9 +40,11 @@
                                             same net with LRN before pooling
 """
 import os
+import pickle
 import re
 import struct
 import sys
+import types
 
 import torch
 import torch.nn as nn
@@ -67,6 +78,27 @@ def legacy_key(arch, key):
     return key
 
 
+class Python2StrPickler(pickle._Pickler):
+    """Writes str as Python 2 did (SHORT_BINSTRING/BINSTRING of its bytes), which Python 3
+    reads back only with encoding='latin1'."""
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_py2_str(self, obj):
+        data = obj.encode("latin1")
+        if len(data) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
+        self.memoize(obj)
+
+    dispatch[str] = save_py2_str
+
+
+PYTHON2_PICKLE = types.SimpleNamespace(
+    __name__="python2_str_pickle", Pickler=Python2StrPickler,
+    dump=lambda obj, f, protocol: Python2StrPickler(f, protocol).dump(obj))
+
+
 def places365(out):
     torch.manual_seed(5)
     for arch in PLACES_ARCHS:
@@ -77,7 +109,8 @@ def places365(out):
               if not k.endswith("num_batches_tracked")}
         torch.save({"epoch": 90, "arch": arch, "state_dict": sd, "best_prec1": 53.2},
                    os.path.join(out, f"{arch}_places365.pth.tar"),
-                   _use_new_zipfile_serialization=False, pickle_protocol=2)
+                   _use_new_zipfile_serialization=False, pickle_protocol=2,
+                   pickle_module=PYTHON2_PICKLE)
         x = torch.randn(1, 3, 64, 64)
         with torch.no_grad():
             torch.save({"input": x, "logits": model(x)}, os.path.join(out, f"{arch}.io.pt"))
@@ -85,6 +118,37 @@ def places365(out):
              for i in range(365)]
     with open(os.path.join(out, "categories_places365.txt"), "w") as f:
         f.write("\n".join(names))  # no trailing newline, as the official file
+
+
+class RunsCommand:
+    """Unpickling this calls os.system: what a doctored checkpoint from a mirror carries."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+def untrusted(out):
+    torch.manual_seed(6)
+    sd = tvm.resnet18(num_classes=365).state_dict()
+    evil = RunsCommand("touch " + os.path.join(out, "pwned"))
+    doctored = {"epoch": 90, "arch": "resnet18", "state_dict": sd, "note": evil}
+    torch.save(doctored, os.path.join(out, "evil_zip.pth.tar"))
+    torch.save(doctored, os.path.join(out, "evil_legacy.pth.tar"),
+               _use_new_zipfile_serialization=False, pickle_protocol=2)
+    torch.save(tvm.resnet18(num_classes=365), os.path.join(out, "whole_resnet18_places365.pth.tar"),
+               _use_new_zipfile_serialization=False)
+    torch.save({"state_dict": sd}, os.path.join(out, "resnet18_zip.pth"))  # an OrderedDict
+    torch.save(dict(sd), os.path.join(out, "resnet18_reference.pth"))  # what LibTorch reads
+    legacy = os.path.join(out, "legacy.pth.tar")
+    torch.save({"state_dict": sd}, legacy, _use_new_zipfile_serialization=False)
+    with open(legacy, "rb") as f:
+        whole = f.read()
+    os.remove(legacy)
+    with open(os.path.join(out, "truncated.pth.tar"), "wb") as f:
+        f.write(whole[: len(whole) // 2])
 
 
 # --- a minimal protobuf writer for caffe.NetParameter --------------------------------------
@@ -405,5 +469,5 @@ def googlenet(out):
 
 if __name__ == "__main__":
     torch.set_num_threads(2)
-    {"places365": places365, "caffe_vgg16": caffe_vgg16, "caffenet": caffenet,
+    {"places365": places365, "untrusted": untrusted, "caffe_vgg16": caffe_vgg16, "caffenet": caffenet,
      "caffenet_full": caffenet_full, "googlenet": googlenet, "keras_vgg16": keras_vgg16}[sys.argv[1]](sys.argv[2])

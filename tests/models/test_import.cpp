@@ -67,6 +67,59 @@ TEST(Places365Converter, LegacyDataParallelCheckpointsLoadAndGiveTheSameLogits) 
   }
 }
 
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(Places365Converter, RefusesCodeInACheckpointWithoutRunningIt) {
+  SCENERY_REQUIRE_TORCHVISION();
+  TempDir dir;
+  fixtures("untrusted", dir);
+  const std::string converter =
+      std::string(SCENERY_SOURCE_DIR) + "/scripts/convert_places365_checkpoint.py";
+  const fs::path out = dir / "out.ckpt";
+  auto convert = [&](const std::string& name) {
+    return run_command(kPython + " " + converter + " " + (dir / name).string() + " " +
+                       out.string() + " --arch resnet18");
+  };
+  // Plain torch.load would run os.system("touch DIR/pwned") for both formats.
+  for (const std::string name : {"evil_zip.pth.tar", "evil_legacy.pth.tar"}) {
+    const auto r = convert(name);
+    EXPECT_NE(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, (dir / name).string())) << r.output;
+    EXPECT_TRUE(contains(r.output, "'posix.system'")) << r.output;
+    EXPECT_FALSE(contains(r.output, "Traceback")) << r.output;
+    EXPECT_FALSE(fs::exists(dir / "pwned")) << name << " ran the code it carries";
+    EXPECT_FALSE(fs::exists(out)) << name;
+  }
+  const auto whole = convert("whole_resnet18_places365.pth.tar");
+  EXPECT_NE(whole.exit_code, 0);
+  EXPECT_TRUE(contains(whole.output, "'torchvision.models.resnet.ResNet'")) << whole.output;
+  EXPECT_TRUE(contains(whole.output, "state-dict release")) << whole.output;
+
+  const auto truncated = convert("truncated.pth.tar");
+  EXPECT_NE(truncated.exit_code, 0);
+  EXPECT_TRUE(contains(truncated.output, (dir / "truncated.pth.tar").string())) << truncated.output;
+  EXPECT_FALSE(contains(truncated.output, "Traceback")) << truncated.output;
+  EXPECT_FALSE(fs::exists(out));
+
+  // The zip format of today's torch.save still converts, every tensor equal to what
+  // LibTorch's own reader finds in the same state dict saved as a plain dict.
+  const auto zip = convert("resnet18_zip.pth");
+  ASSERT_EQ(zip.exit_code, 0) << zip.output;
+  auto model = create_model("resnet18", 365);
+  const Checkpoint converted = load_checkpoint(out, model);
+  EXPECT_EQ(converted.meta.arch, "resnet18");
+  const Checkpoint source = read_checkpoint(dir / "resnet18_reference.pth");
+  ASSERT_EQ(source.state_dict.size(), converted.state_dict.size());
+  for (const auto& item : source.state_dict) {
+    const torch::Tensor* mine = converted.state_dict.find(item.key());
+    ASSERT_NE(mine, nullptr) << item.key();
+    EXPECT_TRUE(torch::equal(*mine, item.value())) << item.key();
+  }
+  EXPECT_FALSE(fs::exists(dir / "pwned"));
+}
+
 TEST(CaffeImport, Vgg16MapsExactlyIncludingBgrToRgb) {
   SCENERY_REQUIRE_TORCHVISION();
   TempDir dir;
