@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kObjectClasses = 150;
+constexpr int kAde20kObjectClasses = 150;
 
 std::vector<std::string> read_object_info(const fs::path& file) {
   const std::string text = read_text_file(file, "category file");
@@ -49,9 +49,9 @@ std::vector<std::string> read_object_info(const fs::path& file) {
     }
     names.emplace_back(line.substr(pos));
   }
-  if (names.size() != kObjectClasses) {
+  if (names.size() != kAde20kObjectClasses) {
     throw DataError(fmt::format("{}: expected {} object classes, got {}", file.string(),
-                                kObjectClasses, names.size()));
+                                kAde20kObjectClasses, names.size()));
   }
   return names;
 }

@@ -74,6 +74,11 @@ int output_size(const LoaderOptions& o) {
   return o.mode == LoaderMode::kTrain ? o.train.crop.size : o.eval.crop;
 }
 
+}  // namespace
+
+// Named (not anonymous) because Loader::Worker holds it.
+namespace loader_detail {
+
 // Tensors of one batch, allocated once, filled in place by the workers.
 struct Slots {
   torch::Tensor images, labels, masks, sem_channels, sem_scores, indices;
@@ -87,7 +92,8 @@ struct Slots {
   size_t image_stride = 0, mask_stride = 0, sem_stride = 0;  // elements per sample
 };
 
-}  // namespace
+}  // namespace loader_detail
+using loader_detail::Slots;
 
 struct Loader::Worker {
   const Catalog& catalog;

@@ -6,7 +6,9 @@
 //   drop_last = false: every sample is seen exactly once per epoch across the
 //     ranks; shards are UNEVEN (sizes differ by at most one sample, no padding)
 //     and the last batch of a rank may be partial, so ranks may differ by one
-//     batch — the trainer must tolerate that (e.g. a join at the end).
+//     batch. Evaluation merges such shards exactly; the trainer refuses a split
+//     whose ranks would take different batch counts (ranks must step together)
+//     and asks for drop_last.
 //   drop_last = true: every rank takes exactly floor(N / W) samples (the
 //     N mod W remainder of the permutation is not used this epoch) and only
 //     full batches, so all ranks run the same number of steps.

@@ -10,7 +10,7 @@ namespace scenery::data::synth {
 
 namespace {
 
-constexpr int kObjectClasses = 150;
+constexpr int kSynthObjectClasses = 150;
 constexpr double kPi = 3.14159265358979323846;
 
 // ADE20K ids (1-based) that make plausible backgrounds and objects.
@@ -90,10 +90,10 @@ Appearance random_appearance(std::mt19937_64& rng) {
 
 // Fixed per object class (independent of the dataset seed) so that an object
 // looks the same in every synthetic dataset.
-const std::array<Appearance, kObjectClasses + 1>& appearances() {
+const std::array<Appearance, kSynthObjectClasses + 1>& appearances() {
   static const auto table = [] {
-    std::array<Appearance, kObjectClasses + 1> t{};
-    for (int id = 0; id <= kObjectClasses; ++id) {
+    std::array<Appearance, kSynthObjectClasses + 1> t{};
+    for (int id = 0; id <= kSynthObjectClasses; ++id) {
       std::mt19937_64 rng(mix_seed(0xADE20C, static_cast<uint64_t>(id)));
       t[id] = random_appearance(rng);
     }
@@ -110,10 +110,10 @@ const std::array<Appearance, kObjectClasses + 1>& appearances() {
 // Hard scenes: the three classes of a look-alike group 3g+1..3g+3 share the
 // first one's palette and pattern; only the texture period differs, by 25 %
 // per member (a cue that per-image texture variation and noise blur).
-const std::array<Appearance, kObjectClasses + 1>& look_alike_appearances() {
+const std::array<Appearance, kSynthObjectClasses + 1>& look_alike_appearances() {
   static const auto table = [] {
-    std::array<Appearance, kObjectClasses + 1> t = appearances();
-    for (int id = 1; id <= kObjectClasses; ++id) {
+    std::array<Appearance, kSynthObjectClasses + 1> t = appearances();
+    for (int id = 1; id <= kSynthObjectClasses; ++id) {
       const int leader = (id - 1) / 3 * 3 + 1;
       t[id] = appearances()[leader];
       t[id].period *= 1.0 + 0.25 * ((id - 1) % 3);
@@ -126,7 +126,7 @@ const std::array<Appearance, kObjectClasses + 1>& look_alike_appearances() {
 // Look-alike groups usable as objects: none of their ids is a background.
 std::vector<int> object_groups() {
   std::vector<int> groups;
-  for (int g = 0; g < kObjectClasses / 3; ++g) {
+  for (int g = 0; g < kSynthObjectClasses / 3; ++g) {
     bool stuff = false;
     for (const auto* list : {&kIndoorTop, &kIndoorBottom, &kOutdoorTop, &kOutdoorBottom})
       for (int id : *list)
@@ -312,7 +312,7 @@ RenderedScene render_scene(const SceneSpec& scene, std::mt19937_64& rng, int wid
     for (int i = 0; i < n; ++i) {
       ObjectSpec o;
       o.object = scene.distractors.empty()
-                     ? 1 + static_cast<int>(uniform_index(rng, kObjectClasses))
+                     ? 1 + static_cast<int>(uniform_index(rng, kSynthObjectClasses))
                      : pick(rng, scene.distractors);
       o.shape = static_cast<int>(uniform_index(rng, 3));
       o.cx = uniform(rng, 0.1, 0.9), o.cy = uniform(rng, 0.1, 0.9);
@@ -332,7 +332,7 @@ RenderedScene render_scene(const SceneSpec& scene, std::mt19937_64& rng, int wid
     shade_x = strength * std::cos(angle), shade_y = strength * std::sin(angle);
   }
   // This image's look of every object class (colour gains, texture scale).
-  std::array<Appearance, kObjectClasses + 1> look =
+  std::array<Appearance, kSynthObjectClasses + 1> look =
       scene.look_alike ? look_alike_appearances() : appearances();
   if (scene.stuff_palette != 0) {
     std::mt19937_64 palette(scene.stuff_palette);
@@ -342,7 +342,7 @@ RenderedScene render_scene(const SceneSpec& scene, std::mt19937_64& rng, int wid
   if (d.colour_variation > 0 || d.texture_variation > 0) {
     std::mt19937_64 looks(rng());
     const double cv = d.colour_variation, tv = d.texture_variation;
-    for (int id = 1; id <= kObjectClasses; ++id) {
+    for (int id = 1; id <= kSynthObjectClasses; ++id) {
       for (auto& b : look[id].base)
         b *= uniform(looks, 1 - cv, 1 + cv);
       look[id].period *= uniform(looks, 1 - tv, 1 + tv);
@@ -389,14 +389,14 @@ RenderedScene render_scene(const SceneSpec& scene, std::mt19937_64& rng, int wid
 }
 
 SemanticMaps make_semantic_maps(const cv::Mat& mask, std::mt19937_64& rng) {
-  std::array<int64_t, kObjectClasses + 1> count{};
+  std::array<int64_t, kSynthObjectClasses + 1> count{};
   for (int y = 0; y < mask.rows; ++y) {
     const uint8_t* m = mask.ptr<uint8_t>(y);
     for (int x = 0; x < mask.cols; ++x)
       ++count[m[x]];
   }
   int dominant = 1;
-  for (int c = 1; c <= kObjectClasses; ++c) {
+  for (int c = 1; c <= kSynthObjectClasses; ++c) {
     if (count[c] > count[dominant]) dominant = c;
   }
   // Per class present: its runner-ups (fixed "look-alike" partners, as a real
@@ -405,16 +405,16 @@ SemanticMaps make_semantic_maps(const cv::Mat& mask, std::mt19937_64& rng) {
     std::array<int, 3> rank{};
     double s1 = 0.7, f2 = 0.6, f3 = 0.5;
   };
-  std::array<Guess, kObjectClasses + 1> guess{};
-  for (int c = 0; c <= kObjectClasses; ++c) {
+  std::array<Guess, kSynthObjectClasses + 1> guess{};
+  for (int c = 0; c <= kSynthObjectClasses; ++c) {
     if (count[c] == 0) continue;
     const int truth = c == 0 ? dominant : c;
     std::mt19937_64 partners(mix_seed(0xC0F05E, static_cast<uint64_t>(truth)));
-    int p1 = 1 + static_cast<int>(uniform_index(partners, kObjectClasses));
-    if (p1 == truth) p1 = p1 % kObjectClasses + 1;
-    int p2 = 1 + static_cast<int>(uniform_index(partners, kObjectClasses));
+    int p1 = 1 + static_cast<int>(uniform_index(partners, kSynthObjectClasses));
+    if (p1 == truth) p1 = p1 % kSynthObjectClasses + 1;
+    int p2 = 1 + static_cast<int>(uniform_index(partners, kSynthObjectClasses));
     while (p2 == truth || p2 == p1)
-      p2 = p2 % kObjectClasses + 1;
+      p2 = p2 % kSynthObjectClasses + 1;
     Guess& g = guess[c];
     g.rank = {truth, p1, p2};
     if (c != 0 && uniform01(rng) < 0.08) std::swap(g.rank[0], g.rank[1]);  // a wrong top-1

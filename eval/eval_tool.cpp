@@ -11,7 +11,7 @@
 #include "data/catalog_readers.h"
 #include "data/data_options.h"
 #include "data/loader.h"
-#include "dist/process_group.h"
+#include "distributed/process_group.h"
 #include "eval/eval_options.h"
 #include "eval/evaluator.h"
 #include "eval/parsing_submission.h"

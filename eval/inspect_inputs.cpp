@@ -11,7 +11,7 @@
 #include "data/catalog_text.h"
 #include "data/data_options.h"
 #include "data/decode.h"
-#include "dist/launch.h"
+#include "distributed/launch.h"
 #include "models/registry.h"
 
 namespace scenery::eval {

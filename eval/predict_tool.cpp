@@ -21,7 +21,7 @@
 #include "data/catalog_text.h"
 #include "data/data_options.h"
 #include "data/decode.h"
-#include "dist/launch.h"
+#include "distributed/launch.h"
 #include "eval/class_activation.h"
 #include "eval/inspect_inputs.h"
 #include "eval/json_writer.h"

@@ -15,16 +15,19 @@
 
 #if SCENERY_HAVE_ONEDNN
 #include <dnnl.hpp>
+
+#include "models/onednn_engine.h"
 #endif
 
 namespace scenery::models {
 namespace {
 
-std::atomic<bool> g_enabled{false};
+std::atomic<bool> g_gemm_wgrad_enabled{false};
 
 constexpr int64_t kMinInputChannels = 128;
 
-std::string describe(const torch::Tensor& input, const torch::Tensor& weight, int64_t stride) {
+std::string describe_geometry(const torch::Tensor& input, const torch::Tensor& weight,
+                              int64_t stride) {
   return fmt::format("input {}, weight {}, stride {}", fmt::join(input.sizes(), "x"),
                      fmt::join(weight.sizes(), "x"), stride);
 }
@@ -34,11 +37,6 @@ std::string describe(const torch::Tensor& input, const torch::Tensor& weight, in
 using dnnl::memory;
 
 constexpr int64_t kTaps = 9;  // 3x3
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // dW (O x 9C) = dY^T (O x K) x columns (K x 9C), K = N * output pixels. The
 // thread count belongs in the key: oneDNN splits the work for the count a
@@ -67,7 +65,7 @@ const Gemm& gemm_for(const GemmKey& key) {
     // dY is channels-last (K x O, row-major): read as its transpose.
     auto pd = dnnl::matmul::primitive_desc(
         dnnl::matmul::desc(matrix(o, k, 1, o), matrix(k, n, n, 1), matrix(o, n, n, 1)), attr,
-        cpu_engine());
+        onednn_cpu_engine());
     slot = std::make_unique<Gemm>(Gemm{pd, dnnl::matmul(pd)});
   }
   return *slot;
@@ -115,13 +113,16 @@ torch::Tensor weight_gradient(const torch::Tensor& grad_output, const torch::Ten
   auto scratch = torch::empty(
       {std::max<int64_t>(1, static_cast<int64_t>(gemm.pd.scratchpad_desc().get_size()))},
       torch::kUInt8);
-  dnnl::stream stream(cpu_engine());
+  dnnl::stream stream(onednn_cpu_engine());
   gemm.primitive.execute(
-      stream,
-      {{DNNL_ARG_SRC, memory(gemm.pd.src_desc(), cpu_engine(), grad_output.data_ptr<float>())},
-       {DNNL_ARG_WEIGHTS, memory(gemm.pd.weights_desc(), cpu_engine(), columns.data_ptr<float>())},
-       {DNNL_ARG_DST, memory(gemm.pd.dst_desc(), cpu_engine(), grad_weight.data_ptr<float>())},
-       {DNNL_ARG_SCRATCHPAD, memory(gemm.pd.scratchpad_desc(), cpu_engine(), scratch.data_ptr())}});
+      stream, {{DNNL_ARG_SRC,
+                memory(gemm.pd.src_desc(), onednn_cpu_engine(), grad_output.data_ptr<float>())},
+               {DNNL_ARG_WEIGHTS,
+                memory(gemm.pd.weights_desc(), onednn_cpu_engine(), columns.data_ptr<float>())},
+               {DNNL_ARG_DST,
+                memory(gemm.pd.dst_desc(), onednn_cpu_engine(), grad_weight.data_ptr<float>())},
+               {DNNL_ARG_SCRATCHPAD,
+                memory(gemm.pd.scratchpad_desc(), onednn_cpu_engine(), scratch.data_ptr())}});
   stream.wait();
   return grad_weight.permute({0, 3, 1, 2});
 }
@@ -159,7 +160,7 @@ class GemmWeightGradConv : public torch::autograd::Function<GemmWeightGradConv> 
         grad_weight = weight_gradient(grad_output, input, stride, padding_h, padding_w);
       } catch (const dnnl::error& e) {
         throw ModelError(fmt::format("GEMM weight gradient ({}): oneDNN failed: {}",
-                                     describe(input, weight, stride), e.what()));
+                                     describe_geometry(input, weight, stride), e.what()));
       }
     }
     return {grad_input, grad_weight, torch::Tensor(), torch::Tensor(), torch::Tensor()};
@@ -184,15 +185,15 @@ bool gemm_weight_grad_available() {
 }
 
 void set_gemm_weight_grad_training(bool enabled) {
-  g_enabled = enabled;
+  g_gemm_wgrad_enabled = enabled;
 }
 
 bool gemm_weight_grad_training_enabled() {
-  return g_enabled;
+  return g_gemm_wgrad_enabled;
 }
 
 bool gemm_weight_grad_applies(const torch::Tensor& input, const torch::Tensor& weight) {
-  if (!g_enabled || !gemm_weight_grad_available() || !torch::GradMode::is_enabled() ||
+  if (!g_gemm_wgrad_enabled || !gemm_weight_grad_available() || !torch::GradMode::is_enabled() ||
       !weight.requires_grad() || !shaped(input, weight)) {
     return false;
   }
@@ -208,7 +209,7 @@ torch::Tensor conv2d_gemm_weight_grad(const torch::Tensor& input, const torch::T
     throw ModelError(fmt::format(
         "GEMM weight gradient: expected input (N, C, H, W), weight (O, C, 3, 3), stride >= 1 and "
         "padding >= 0, got {}, padding {}x{}",
-        describe(input, weight, stride), padding_h, padding_w));
+        describe_geometry(input, weight, stride), padding_h, padding_w));
   }
 #if SCENERY_HAVE_ONEDNN
   return GemmWeightGradConv::apply(input.contiguous(torch::MemoryFormat::ChannelsLast),

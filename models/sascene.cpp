@@ -19,7 +19,7 @@ nn::Sequential stem(int64_t in_channels) {
 }
 
 // Unpadded: at 224 input the 7x7 maps shrink to 5x5 then 3x3 before pooling.
-nn::Sequential conv_bn_relu(int64_t in, int64_t out) {
+nn::Sequential conv3x3_bn_relu(int64_t in, int64_t out) {
   return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 3).bias(false)), BatchNorm2d(out),
                         nn::ReLU(nn::ReLUOptions(true)));
 }
@@ -78,10 +78,10 @@ SASceneNetImpl::SASceneNetImpl(const SASceneOptions& options) : options_(options
   // Widths as published: ResNet-18 keeps 512 then widens to 1024; ResNet-50
   // narrows 2048 to 1024 first.
   const int64_t rgb_mid = options.depth == 18 ? 512 : 1024;
-  lastConvRGB1 = register_module("lastConvRGB1", conv_bn_relu(rgb_dim, rgb_mid));
-  lastConvRGB2 = register_module("lastConvRGB2", conv_bn_relu(rgb_mid, 1024));
-  lastConvSEM1 = register_module("lastConvSEM1", conv_bn_relu(512, 512));
-  lastConvSEM2 = register_module("lastConvSEM2", conv_bn_relu(512, 1024));
+  lastConvRGB1 = register_module("lastConvRGB1", conv3x3_bn_relu(rgb_dim, rgb_mid));
+  lastConvRGB2 = register_module("lastConvRGB2", conv3x3_bn_relu(rgb_mid, 1024));
+  lastConvSEM1 = register_module("lastConvSEM1", conv3x3_bn_relu(512, 512));
+  lastConvSEM2 = register_module("lastConvSEM2", conv3x3_bn_relu(512, 1024));
 
   dropout = register_module("dropout", nn::Dropout(options.dropout));
   fc = register_module("fc", nn::Linear(1024, options.num_classes));

@@ -17,12 +17,14 @@
 
 #if SCENERY_HAVE_ONEDNN
 #include <dnnl.hpp>
+
+#include "models/onednn_engine.h"
 #endif
 
 namespace scenery::models {
 namespace {
 
-std::atomic<bool> g_enabled{false};
+std::atomic<bool> g_winograd_enabled{false};
 
 constexpr int64_t kChannelBlock = 16;
 constexpr int64_t kMinOutputSide = 7;
@@ -42,15 +44,10 @@ PlanKey plan_key(const torch::Tensor& input, const torch::Tensor& weight, int64_
 using dnnl::memory;
 using Dims = memory::dims;
 
-std::string describe(const PlanKey& k) {
+std::string describe_plan(const PlanKey& k) {
   return fmt::format("input {}x{}x{}x{}, {} output channels, padding {}x{}", std::get<0>(k),
                      std::get<1>(k), std::get<2>(k), std::get<3>(k), std::get<4>(k), std::get<5>(k),
                      std::get<6>(k));
-}
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
 }
 
 // The three primitives of one geometry, built once: building one JIT-compiles
@@ -81,15 +78,15 @@ std::unique_ptr<Plan> make_plan(const PlanKey& k) {
   plan->forward_pd = dnnl::convolution_forward::primitive_desc(
       dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algorithm, src, weights,
                                       dst, strides, padding, padding),
-      attr, cpu_engine());
+      attr, onednn_cpu_engine());
   plan->backward_data_pd = dnnl::convolution_backward_data::primitive_desc(
       dnnl::convolution_backward_data::desc(algorithm, src, weights, dst, strides, padding,
                                             padding),
-      attr, cpu_engine(), plan->forward_pd);
+      attr, onednn_cpu_engine(), plan->forward_pd);
   plan->backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
       dnnl::convolution_backward_weights::desc(algorithm, src, weights, dst, strides, padding,
                                                padding),
-      attr, cpu_engine(), plan->forward_pd);
+      attr, onednn_cpu_engine(), plan->forward_pd);
   plan->forward = dnnl::convolution_forward(plan->forward_pd);
   plan->backward_data = dnnl::convolution_backward_data(plan->backward_data_pd);
   plan->backward_weights = dnnl::convolution_backward_weights(plan->backward_weights_pd);
@@ -118,8 +115,9 @@ const Plan* find_plan(const PlanKey& key) {
 const Plan& plan_for(const PlanKey& key) {
   const Plan* plan = find_plan(key);
   if (!plan) {
-    throw ModelError(fmt::format(
-        "Winograd convolution: oneDNN has no Winograd kernel for {} on this CPU", describe(key)));
+    throw ModelError(
+        fmt::format("Winograd convolution: oneDNN has no Winograd kernel for {} on this CPU",
+                    describe_plan(key)));
   }
   return *plan;
 }
@@ -130,7 +128,7 @@ memory::desc strided_desc(const torch::Tensor& t) {
 }
 
 memory wrap(const torch::Tensor& t) {
-  return memory(strided_desc(t), cpu_engine(), t.data_ptr<float>());
+  return memory(strided_desc(t), onednn_cpu_engine(), t.data_ptr<float>());
 }
 
 // A tensor as a primitive wants it: the tensor's own memory when the layouts
@@ -146,7 +144,7 @@ Bound bind(const memory::desc& wanted, const torch::Tensor& t) {
   if (user.get_desc() == wanted) return {user, {}};
   Bound bound{
       {}, torch::empty({static_cast<int64_t>(wanted.get_size() / sizeof(float))}, torch::kFloat)};
-  bound.mem = memory(wanted, cpu_engine(), bound.storage.data_ptr<float>());
+  bound.mem = memory(wanted, onednn_cpu_engine(), bound.storage.data_ptr<float>());
   return bound;
 }
 
@@ -172,7 +170,7 @@ struct Scratchpad {
   explicit Scratchpad(const memory::desc& desc)
       : storage(torch::empty({std::max<int64_t>(1, static_cast<int64_t>(desc.get_size()))},
                              torch::kUInt8)),
-        mem(desc, cpu_engine(), storage.data_ptr()) {}
+        mem(desc, onednn_cpu_engine(), storage.data_ptr()) {}
   torch::Tensor storage;
   memory mem;
 };
@@ -198,7 +196,7 @@ torch::Tensor run_forward(const torch::Tensor& input, const torch::Tensor& weigh
   auto output = torch::empty({input.size(0), weight.size(0), input.size(2) + 2 * padding_h - 2,
                               input.size(3) + 2 * padding_w - 2},
                              input.options().memory_format(input.suggest_memory_format()));
-  dnnl::stream stream(cpu_engine());
+  dnnl::stream stream(onednn_cpu_engine());
   const Bound src = bind_input(plan.forward_pd.src_desc(), input, stream);
   const Bound weights = bind_input(plan.forward_pd.weights_desc(), weight, stream);
   execute(plan.forward, plan.forward_pd, {{DNNL_ARG_SRC, &src}, {DNNL_ARG_WEIGHTS, &weights}},
@@ -236,7 +234,7 @@ auto translating_onednn_errors(const PlanKey& key, Body&& body) {
     return body();
   } catch (const dnnl::error& e) {
     throw ModelError(
-        fmt::format("Winograd convolution ({}): oneDNN failed: {}", describe(key), e.what()));
+        fmt::format("Winograd convolution ({}): oneDNN failed: {}", describe_plan(key), e.what()));
   }
 }
 
@@ -264,7 +262,7 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
     const auto grad_output = grads[0].contiguous(input.suggest_memory_format());
     const bool want_input = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
     return translating_onednn_errors(key, [&]() -> torch::autograd::variable_list {
-      dnnl::stream stream(cpu_engine());
+      dnnl::stream stream(onednn_cpu_engine());
       // Both passes read the output gradient, usually in the same blocked
       // layout: reorder it once.
       const auto data_layout = plan.backward_data_pd.diff_dst_desc();
@@ -307,16 +305,17 @@ bool winograd_available() {
 }
 
 void set_winograd_training(bool enabled) {
-  g_enabled = enabled;
+  g_winograd_enabled = enabled;
 }
 
 bool winograd_training_enabled() {
-  return g_enabled;
+  return g_winograd_enabled;
 }
 
 bool winograd_applies(const torch::Tensor& input, const torch::Tensor& weight, int64_t padding_h,
                       int64_t padding_w) {
-  if (!g_enabled || !torch::GradMode::is_enabled() || !weight.requires_grad()) return false;
+  if (!g_winograd_enabled || !torch::GradMode::is_enabled() || !weight.requires_grad())
+    return false;
   if (input.dim() != 4 || weight.dim() != 4 || !input.device().is_cpu() ||
       !weight.device().is_cpu() || input.scalar_type() != torch::kFloat ||
       weight.scalar_type() != torch::kFloat || input.layout() != torch::kStrided ||

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # README command (b): install dependencies, build, and run the whole test suite.
+# Ends by printing the wall time of each stage (scripts/ci-times.sh runs it on a clean clone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$SECONDS
 bash scripts/install-deps.sh
+installed=$SECONDS
 bash scripts/build.sh
+built=$SECONDS
 cd build
-ctest --output-on-failure --timeout 600 -j "${SCENERY_TEST_JOBS:-2}"
+status=0
+ctest --output-on-failure --timeout 600 -j "${SCENERY_TEST_JOBS:-2}" || status=$?
+tested=$SECONDS
+printf 'times: install %d s, build %d s, ctest %d s, total %d s\n' $((installed - start)) \
+  $((built - installed)) $((tested - built)) $((tested - start))
+exit "$status"

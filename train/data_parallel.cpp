@@ -37,7 +37,7 @@ std::string shape_text(const torch::Tensor& descriptor) {
   return fmt::format("[{}]", fmt::join(dims, ", "));
 }
 
-torch::Tensor describe(const torch::Tensor& t) {
+torch::Tensor shape_descriptor(const torch::Tensor& t) {
   auto d = torch::full({kMaxDims + 1}, -1, torch::kInt64);
   d[0] = std::min<int64_t>(t.dim(), kMaxDims);
   for (int64_t i = 0; i < std::min<int64_t>(t.dim(), kMaxDims); ++i)
@@ -75,7 +75,7 @@ void DataParallel::verify_shapes(const std::vector<std::string>& names,
   const auto absent = torch::full({kMaxDims + 1}, -2, torch::kInt64);
   std::vector<torch::Tensor> descriptors;
   for (int64_t i = 0; i < theirs; ++i)
-    descriptors.push_back(i < mine ? describe(tensors[i]) : absent);
+    descriptors.push_back(i < mine ? shape_descriptor(tensors[i]) : absent);
   std::vector<torch::Tensor> zero{descriptors.empty()
                                       ? torch::zeros({0, kMaxDims + 1}, torch::kInt64)
                                       : torch::stack(descriptors)};
@@ -94,7 +94,7 @@ void DataParallel::verify_shapes(const std::vector<std::string>& names,
   group_->all_reduce_max(agreed);
   const int64_t index = -agreed.item<int64_t>();
   if (index == std::numeric_limits<int64_t>::max()) return;
-  const auto shapes = group_->all_gather(index < mine ? describe(tensors[index]) : absent);
+  const auto shapes = group_->all_gather(index < mine ? shape_descriptor(tensors[index]) : absent);
   std::vector<std::string> per_rank;
   for (int r = 0; r < world_size(); ++r) {
     const auto d = shapes[r];

@@ -35,7 +35,7 @@
 #include <memory>
 #include <vector>
 
-#include "dist/process_group.h"
+#include "distributed/process_group.h"
 #include "models/scene_model.h"
 
 namespace scenery::train {

@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/torch_compat.h"
-#include "dist/launch.h"
+#include "distributed/launch.h"
 #include "models/gemm_weight_grad.h"
 #include "models/winograd_conv.h"
 

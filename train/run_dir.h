@@ -4,6 +4,7 @@
 //   train.rankN.log data-parallel rank N's own log
 //   last.ckpt       model + training state, each epoch and on interruption
 //   best.ckpt       weights of the best validation epoch (train.best_metric)
+//   ema.ckpt        the weight average (train.ema_decay), each epoch
 //   epoch_NNN.ckpt  every train.save_every epochs (weights only)
 //   metrics.csv     one row per finished epoch
 // All files are replaced atomically, so a crash or a full disk leaves the
@@ -26,6 +27,7 @@ class RunDir {
   const std::filesystem::path& path() const { return dir_; }
   std::filesystem::path last() const { return dir_ / "last.ckpt"; }
   std::filesystem::path best() const { return dir_ / "best.ckpt"; }
+  std::filesystem::path ema() const { return dir_ / "ema.ckpt"; }
   std::filesystem::path epoch_checkpoint(int64_t epoch) const;  // epoch_007.ckpt
   std::filesystem::path metrics() const { return dir_ / "metrics.csv"; }
   std::filesystem::path log() const { return dir_ / "train.log"; }

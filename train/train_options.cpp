@@ -2,7 +2,7 @@
 
 #include "core/cli.h"
 #include "data/data_options.h"
-#include "dist/launch.h"
+#include "distributed/launch.h"
 #include "eval/eval_options.h"
 #include "models/model_options.h"
 
@@ -107,7 +107,7 @@ void add_train_options(Config& c) {
               "convolutions Winograd leaves (stride 2, small maps; 128+ input channels) as one "
               "GEMM over im2col columns; agrees with the direct kernel to float rounding");
 
-  // Data parallelism (the rest of [dist] is dist/launch.h's).
+  // Data parallelism (the rest of [dist] is distributed/launch.h's).
   c.add<std::string>("train.sync_bn", "auto",
                      "data parallel: BatchNorm statistics over the global batch (all ranks); "
                      "auto = yes for parsing networks (small per-GPU batches), no otherwise");

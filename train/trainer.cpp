@@ -12,7 +12,7 @@
 #include "core/progress.h"
 #include "data/catalog_readers.h"
 #include "data/loader.h"
-#include "dist/launch.h"
+#include "distributed/launch.h"
 #include "eval/semantic_provider.h"
 #include "models/checkpoint.h"
 #include "models/dropout.h"
@@ -375,7 +375,7 @@ TrainResult run_training(const Config& c) {
     models::save_checkpoint(run.last(), model, meta, &state);
     if (ema) {
       ema->swap(model);
-      models::save_checkpoint(run.path() / "ema.ckpt", model, meta);
+      models::save_checkpoint(run.ema(), model, meta);
       ema->swap(model);
     }
   };

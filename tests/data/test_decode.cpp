@@ -18,7 +18,7 @@
 namespace scenery::data {
 namespace {
 namespace fs = std::filesystem;
-using testing::TempDir;
+using scenery::testing::TempDir;
 
 // 4x2 palette PNG (PIL, bit depth 2): palette red, green, blue, (10,20,30);
 // pixels 0 1 2 3 / 3 2 1 0.
@@ -323,7 +323,7 @@ TEST(DecodeRgb, CorruptMiddleOfJpegIsADataErrorOrAnImageNeverACrash) {
 TEST(DecodeRgb, EmptyMissingTextAndDirectoryAreDataErrorsWithReasons) {
   TempDir dir;
   write_bytes(dir / "empty.jpg", {});
-  testing::write_text(dir / "notes.jpg", "this is not an image\n");
+  scenery::testing::write_text(dir / "notes.jpg", "this is not an image\n");
   fs::create_directories(dir / "folder.jpg");
   expect_data_error([&] { decode_rgb(dir / "empty.jpg"); }, dir / "empty.jpg", "empty");
   expect_data_error([&] { decode_rgb(dir / "gone.jpg"); }, dir / "gone.jpg", "missing");

@@ -18,7 +18,7 @@
 namespace scenery::data {
 namespace {
 namespace fs = std::filesystem;
-using testing::TempDir;
+using scenery::testing::TempDir;
 
 // A small dataset on disk: `n` JPEGs of varied sizes with smooth content,
 // label = index % 5; optionally masks (block pattern, image drawn from it).

@@ -18,11 +18,11 @@
 namespace scenery::data {
 namespace {
 namespace fs = std::filesystem;
-using testing::TempDir;
+using scenery::testing::TempDir;
 
 bool have_pillow() {
   static const int ok =
-      testing::run_command("/usr/bin/python3 -c 'import PIL' 2>/dev/null").exit_code == 0;
+      scenery::testing::run_command("/usr/bin/python3 -c 'import PIL' 2>/dev/null").exit_code == 0;
   return ok;
 }
 
@@ -87,9 +87,9 @@ TEST(PilResize, EqualsPillowBitForBit) {
         c.crop.x, c.crop.y, c.crop.x + c.crop.width, c.crop.y + c.crop.height, c.out.width,
         c.out.height, roi.x, roi.y, roi.x + roi.width, roi.y + roi.height, c.name);
   }
-  testing::write_text(dir / "ref.py", script);
-  const auto r = testing::run_command("/usr/bin/python3 " + (dir / "ref.py").string() + " " +
-                                      dir.path().string() + " 2>&1");
+  scenery::testing::write_text(dir / "ref.py", script);
+  const auto r = scenery::testing::run_command("/usr/bin/python3 " + (dir / "ref.py").string() +
+                                               " " + dir.path().string() + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cv::Mat decoded = decode_rgb(dir / "img.png");
   for (const bool simd : {true, false}) {

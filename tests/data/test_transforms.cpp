@@ -20,7 +20,7 @@
 namespace scenery::data {
 namespace {
 namespace fs = std::filesystem;
-using testing::TempDir;
+using scenery::testing::TempDir;
 
 TEST(RoundHalfEven, MatchesPythonRound) {
   EXPECT_EQ(round_half_even(0.5), 0);
@@ -312,7 +312,8 @@ TEST(RandomErasing, BoxesFollowTorchvisionsRulesAndOnlyTheBoxIsZeroed) {
 
 bool have_torchvision() {
   static const int ok =
-      testing::run_command("/usr/bin/python3 -c 'import torchvision' 2>/dev/null").exit_code == 0;
+      scenery::testing::run_command("/usr/bin/python3 -c 'import torchvision' 2>/dev/null")
+          .exit_code == 0;
   return ok;
 }
 
@@ -363,7 +364,7 @@ TEST(TorchvisionParity, ResizeCenterCropNormalizeAndResizedCropAndTenCrop) {
   const CropBox box{37, 21, 150, 170};  // an up-sampling crop
   const CropBox big{10, 5, 420, 350};   // a down-sampling crop (antialiased)
   const CropBox mild{3, 4, 250, 240};   // a mild down-sampling crop
-  testing::write_text(dir / "ref.py", R"(
+  scenery::testing::write_text(dir / "ref.py", R"(
 import sys, torch
 from PIL import Image
 import torchvision.transforms as T
@@ -379,8 +380,8 @@ crops = T.TenCrop(224)(T.Resize(256)(img))
 torch.stack([norm(c) for c in crops]).numpy().tofile(d + '/ten.f32')
 norm(img).numpy().tofile(d + '/plain.f32')
 )");
-  const auto r = testing::run_command("/usr/bin/python3 " + (dir / "ref.py").string() + " " +
-                                      dir.path().string() + " 2>&1");
+  const auto r = scenery::testing::run_command("/usr/bin/python3 " + (dir / "ref.py").string() +
+                                               " " + dir.path().string() + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cv::Mat decoded = decode_rgb(dir / "img.png");
 
@@ -439,8 +440,8 @@ TEST(TorchvisionParity, ColorJitterEqualsTorchvisionOnPilImagesBitForBit) {
   for (const auto& f : cases)
     spec += fmt::format("{} {} {} {} {}{}{}{}\n", f.brightness, f.contrast, f.saturation, f.hue,
                         f.order[0], f.order[1], f.order[2], f.order[3]);
-  testing::write_text(dir / "cases.txt", spec);
-  testing::write_text(dir / "ref.py", R"(
+  scenery::testing::write_text(dir / "cases.txt", spec);
+  scenery::testing::write_text(dir / "ref.py", R"(
 import sys, numpy as np
 from PIL import Image
 import torchvision.transforms.functional as F
@@ -456,14 +457,14 @@ for k, line in enumerate(open(d + '/cases.txt')):
         if op == '3' and float(h) != 0: out = F.adjust_hue(out, float(h))
     np.asarray(out, dtype=np.uint8).tofile(d + '/out%d.u8' % k)
 )");
-  const auto r = testing::run_command("/usr/bin/python3 " + (dir / "ref.py").string() + " " +
-                                      dir.path().string() + " 2>&1");
+  const auto r = scenery::testing::run_command("/usr/bin/python3 " + (dir / "ref.py").string() +
+                                               " " + dir.path().string() + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cv::Mat decoded = decode_rgb(dir / "img.png");
   for (size_t k = 0; k < cases.size(); ++k) {
     cv::Mat ours = decoded.clone();
     apply_jitter(ours, cases[k]);
-    const std::string theirs = testing::read_text(dir / fmt::format("out{}.u8", k));
+    const std::string theirs = scenery::testing::read_text(dir / fmt::format("out{}.u8", k));
     ASSERT_EQ(theirs.size(), ours.total() * 3);
     const cv::Mat ref(ours.rows, ours.cols, CV_8UC3, const_cast<char*>(theirs.data()));
     EXPECT_EQ(cv::norm(ours, ref, cv::NORM_INF), 0) << "case " << k;

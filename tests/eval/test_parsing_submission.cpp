@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/error.h"
+#include "eval/eval_test_helpers.h"
 #include "support/test_support.h"
 
 namespace scenery::eval {
@@ -16,16 +17,6 @@ using testing::TempDir;
 void write_png(const fs::path& file, const cv::Mat& m) {
   fs::create_directories(file.parent_path());
   ASSERT_TRUE(cv::imwrite(file.string(), m));
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const EvalError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected EvalError";
-  return "";
 }
 
 TEST(ParsingSubmission, WriterPngsReadBackAsRawLabels) {

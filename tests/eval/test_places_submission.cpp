@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "eval/classification_meter.h"
+#include "eval/eval_test_helpers.h"
 #include "support/test_support.h"
 
 namespace scenery::eval {
@@ -12,16 +13,6 @@ namespace {
 using testing::read_text;
 using testing::TempDir;
 using testing::write_text;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const EvalError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected EvalError";
-  return "";
-}
 
 TEST(PlacesSubmission, WritesFiveLabelsByDescendingScoreSortedByName) {
   TempDir dir;

@@ -134,7 +134,10 @@ def untrusted(out):
     torch.manual_seed(6)
     sd = tvm.resnet18(num_classes=365).state_dict()
     evil = RunsCommand("touch " + os.path.join(out, "pwned"))
-    doctored = {"epoch": 90, "arch": "resnet18", "state_dict": sd, "note": evil}
+    # The doctored files carry a few real tensors: the payload sits after them, as it would
+    # after a whole state dict.
+    few = {k: sd[k] for k in ["conv1.weight", "bn1.running_mean", "fc.weight", "fc.bias"]}
+    doctored = {"epoch": 90, "arch": "resnet18", "state_dict": few, "note": evil}
     torch.save(doctored, os.path.join(out, "evil_zip.pth.tar"))
     torch.save(doctored, os.path.join(out, "evil_legacy.pth.tar"),
                _use_new_zipfile_serialization=False, pickle_protocol=2)
@@ -143,7 +146,7 @@ def untrusted(out):
     torch.save({"state_dict": sd}, os.path.join(out, "resnet18_zip.pth"))  # an OrderedDict
     torch.save(dict(sd), os.path.join(out, "resnet18_reference.pth"))  # what LibTorch reads
     legacy = os.path.join(out, "legacy.pth.tar")
-    torch.save({"state_dict": sd}, legacy, _use_new_zipfile_serialization=False)
+    torch.save({"state_dict": few}, legacy, _use_new_zipfile_serialization=False)
     with open(legacy, "rb") as f:
         whole = f.read()
     os.remove(legacy)

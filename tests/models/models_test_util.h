@@ -9,6 +9,7 @@
 #include <iterator>
 #include <string>
 
+#include "models/registry.h"
 #include "support/test_support.h"
 
 namespace scenery::models::testutil {
@@ -80,6 +81,21 @@ ConvGrads conv_grads(Conv conv, const torch::Tensor& input, const torch::Tensor&
   auto y = conv(x, w);
   (y * probe.to(y.scalar_type())).sum().backward();
   return {y.detach(), x.grad(), w.grad()};
+}
+
+// Logits in eval mode without autograd.
+inline torch::Tensor eval_logits(SceneModel& m, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  m.eval();
+  return m.forward(x).logits;
+}
+
+// The model's parameters in registration order (tensors share storage with the model).
+inline std::vector<torch::Tensor> params_of(SceneModel& m) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : m.named_parameters())
+    out.push_back(p.value());
+  return out;
 }
 
 }  // namespace scenery::models::testutil

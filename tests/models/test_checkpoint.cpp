@@ -19,12 +19,6 @@ namespace fs = std::filesystem;
 using namespace testutil;
 using scenery::testing::TempDir;
 
-torch::Tensor eval_logits(SceneModel& m, const torch::Tensor& x) {
-  torch::NoGradGuard no_grad;
-  m.eval();
-  return m.forward(x).logits;
-}
-
 CheckpointMeta some_meta() {
   CheckpointMeta meta;
   meta.class_names = {"airfield", "apartment_building-outdoor", "zen_garden"};
@@ -228,13 +222,6 @@ void sgd_like_step(SceneModel& m, torch::optim::Optimizer& opt, const torch::Ten
   auto loss = torch::nn::functional::cross_entropy(m.forward(x).logits, torch::tensor({0, 1}));
   loss.backward();
   opt.step();
-}
-
-std::vector<torch::Tensor> params_of(SceneModel& m) {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : m.named_parameters())
-    out.push_back(p.value());
-  return out;
 }
 
 TEST(Checkpoint, OptimizerStateByNameAndRngStateResumeExactly) {

@@ -25,20 +25,20 @@ class GemmOn {
 
 using testutil::conv_grads;
 
-double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+double gemm_relative_error(const torch::Tensor& got, const torch::Tensor& want) {
   return (got.to(torch::kDouble) - want).abs().max().item<double>() /
          want.abs().max().item<double>();
 }
 
-struct Geometry {
+struct GemmGeometry {
   int64_t n, c, h, w, o, stride, padding;
 };
 
-class GemmWeightGradMatchesDirect : public ::testing::TestWithParam<Geometry> {};
+class GemmWeightGradMatchesDirect : public ::testing::TestWithParam<GemmGeometry> {};
 
 TEST_P(GemmWeightGradMatchesDirect, OutputAndInputGradientExactWeightGradientToRounding) {
   SKIP_WITHOUT_ONEDNN();
-  const Geometry g = GetParam();
+  const GemmGeometry g = GetParam();
   torch::manual_seed(1);
   const auto cl = torch::MemoryFormat::ChannelsLast;
   const auto input = torch::randn({g.n, g.c, g.h, g.w}).contiguous(cl);
@@ -60,21 +60,21 @@ TEST_P(GemmWeightGradMatchesDirect, OutputAndInputGradientExactWeightGradientToR
   EXPECT_TRUE(torch::equal(gemm.input, direct.input)) << "LibTorch's own input gradient";
   // A wrong tap, stride, padding or layout would be off by O(1); float32
   // summation over N * output pixels stays near 1e-6.
-  EXPECT_LT(relative_error(gemm.weight, exact.weight), 1e-5);
-  EXPECT_LT(relative_error(direct.weight, exact.weight), 1e-5) << "the reference itself";
+  EXPECT_LT(gemm_relative_error(gemm.weight, exact.weight), 1e-5);
+  EXPECT_LT(gemm_relative_error(direct.weight, exact.weight), 1e-5) << "the reference itself";
   EXPECT_TRUE(gemm.weight.is_contiguous(torch::MemoryFormat::ChannelsLast))
       << "the gradient has the parameter's layout";
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Geometries, GemmWeightGradMatchesDirect,
-    ::testing::Values(Geometry{4, 128, 4, 4, 128, 1, 1},   // ResNet layer4 at 112 px (small)
-                      Geometry{2, 128, 14, 14, 64, 2, 1},  // a stride-2 block entry
-                      Geometry{3, 160, 7, 5, 32, 2, 1},    // odd sizes, odd batch
-                      Geometry{2, 128, 9, 9, 48, 1, 0},    // unpadded
-                      Geometry{2, 128, 6, 6, 16, 3, 2}),   // stride 3, padding 2
+    ::testing::Values(GemmGeometry{4, 128, 4, 4, 128, 1, 1},   // ResNet layer4 at 112 px (small)
+                      GemmGeometry{2, 128, 14, 14, 64, 2, 1},  // a stride-2 block entry
+                      GemmGeometry{3, 160, 7, 5, 32, 2, 1},    // odd sizes, odd batch
+                      GemmGeometry{2, 128, 9, 9, 48, 1, 0},    // unpadded
+                      GemmGeometry{2, 128, 6, 6, 16, 3, 2}),   // stride 3, padding 2
     [](const auto& info) {
-      const Geometry& g = info.param;
+      const GemmGeometry& g = info.param;
       return std::to_string(g.c) + "x" + std::to_string(g.h) + "x" + std::to_string(g.w) + "to" +
              std::to_string(g.o) + "stride" + std::to_string(g.stride) + "pad" +
              std::to_string(g.padding);

@@ -28,12 +28,6 @@ std::string fixtures(const std::string& what, const TempDir& dir) {
   return run_reference_script("make_import_fixtures.py", what + " " + dir.path().string());
 }
 
-torch::Tensor eval_logits(SceneModel& m, const torch::Tensor& x) {
-  torch::NoGradGuard no_grad;
-  m.eval();
-  return m.forward(x).logits;
-}
-
 TEST(Places365Converter, LegacyDataParallelCheckpointsLoadAndGiveTheSameLogits) {
   SCENERY_REQUIRE_TORCHVISION();
   TempDir dir;

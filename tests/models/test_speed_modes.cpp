@@ -9,13 +9,7 @@
 
 namespace scenery::models {
 namespace {
-
-std::vector<torch::Tensor> params_of(SceneModel& m) {
-  std::vector<torch::Tensor> out;
-  for (const auto& p : m.named_parameters())
-    out.push_back(p.value());
-  return out;
-}
+using testutil::params_of;
 
 // One SGD step; returns the loss.
 torch::Tensor train_step(SceneModel& m, const torch::Tensor& x, const torch::Tensor& y,

@@ -29,20 +29,20 @@ class WinogradOn {
 using testutil::conv_grads;
 
 // Largest difference relative to the reference's largest magnitude.
-double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+double winograd_relative_error(const torch::Tensor& got, const torch::Tensor& want) {
   return (got - want).abs().max().item<double>() / want.abs().max().item<double>();
 }
 
-struct Geometry {
+struct WinogradGeometry {
   int64_t n, c, h, w, o, padding;
   bool channels_last;
 };
 
-class WinogradMatchesDirect : public ::testing::TestWithParam<Geometry> {};
+class WinogradMatchesDirect : public ::testing::TestWithParam<WinogradGeometry> {};
 
 TEST_P(WinogradMatchesDirect, ForwardAndBothGradients) {
   SKIP_WITHOUT_WINOGRAD();
-  const Geometry g = GetParam();
+  const WinogradGeometry g = GetParam();
   torch::manual_seed(1);
   const auto format =
       g.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
@@ -60,22 +60,23 @@ TEST_P(WinogradMatchesDirect, ForwardAndBothGradients) {
   EXPECT_EQ(wino.output.is_contiguous(format), true) << "keeps the input's memory format";
   // Winograd F(4x4, 3x3) in float32 loses a few bits to its transforms; a
   // wrong tap, padding or layout would be off by O(1).
-  EXPECT_LT(relative_error(wino.output, direct.output), 1e-5);
-  EXPECT_LT(relative_error(wino.input, direct.input), 1e-5);
-  EXPECT_LT(relative_error(wino.weight, direct.weight), 1e-5);
+  EXPECT_LT(winograd_relative_error(wino.output, direct.output), 1e-5);
+  EXPECT_LT(winograd_relative_error(wino.input, direct.input), 1e-5);
+  EXPECT_LT(winograd_relative_error(wino.weight, direct.weight), 1e-5);
   EXPECT_TRUE(wino.weight.is_contiguous(format)) << "the gradient has the parameter's layout";
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Geometries, WinogradMatchesDirect,
-    ::testing::Values(Geometry{2, 16, 8, 8, 16, 1, true},     // one channel block
-                      Geometry{4, 64, 28, 28, 64, 1, true},   // ResNet-18 layer1 at 112 px
-                      Geometry{2, 32, 13, 9, 48, 1, true},    // odd sizes: partial tiles
-                      Geometry{2, 32, 12, 12, 16, 1, false},  // NCHW in, NCHW out
-                      Geometry{2, 16, 11, 11, 32, 0, true},   // unpadded
-                      Geometry{4, 128, 8, 8, 128, 1, false}, Geometry{4, 64, 16, 16, 64, 1, false}),
+    ::testing::Values(WinogradGeometry{2, 16, 8, 8, 16, 1, true},     // one channel block
+                      WinogradGeometry{4, 64, 28, 28, 64, 1, true},   // ResNet-18 layer1 at 112 px
+                      WinogradGeometry{2, 32, 13, 9, 48, 1, true},    // odd sizes: partial tiles
+                      WinogradGeometry{2, 32, 12, 12, 16, 1, false},  // NCHW in, NCHW out
+                      WinogradGeometry{2, 16, 11, 11, 32, 0, true},   // unpadded
+                      WinogradGeometry{4, 128, 8, 8, 128, 1, false},
+                      WinogradGeometry{4, 64, 16, 16, 64, 1, false}),
     [](const auto& info) {
-      const Geometry& g = info.param;
+      const WinogradGeometry& g = info.param;
       return std::to_string(g.c) + "x" + std::to_string(g.h) + "x" + std::to_string(g.w) + "to" +
              std::to_string(g.o) + "pad" + std::to_string(g.padding) +
              (g.channels_last ? "ChannelsLast" : "Nchw");
@@ -136,7 +137,7 @@ TEST(WinogradConv, FastConv2dIsDirectOutsideTraining) {
   fast->train();
   const auto training = fast->forward(x);
   EXPECT_FALSE(torch::equal(training, plain->forward(x))) << "training took the Winograd path";
-  EXPECT_LT(relative_error(training.detach(), plain->forward(x).detach()), 1e-5);
+  EXPECT_LT(winograd_relative_error(training.detach(), plain->forward(x).detach()), 1e-5);
   fast->eval();
   EXPECT_TRUE(torch::equal(fast->forward(x), plain->forward(x))) << "eval mode is direct";
   fast->train();

@@ -11,9 +11,9 @@
 namespace scenery::train {
 namespace {
 namespace F = torch::nn::functional;
-using testing::run_command;
-using testing::TempDir;
-using testing::write_text;
+using scenery::testing::run_command;
+using scenery::testing::TempDir;
+using scenery::testing::write_text;
 
 // timm's rand_bbox + cutmix_bbox_and_lam (correct_lam=True), transcribed, run
 // by Python for the same lam and centre as ours.

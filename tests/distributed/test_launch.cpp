@@ -5,7 +5,7 @@
 #include <map>
 
 #include "core/error.h"
-#include "dist/launch.h"
+#include "distributed/launch.h"
 
 namespace scenery::dist {
 namespace {

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "dist/c10d.h"
-#include "dist/launch.h"
+#include "distributed/c10d.h"
+#include "distributed/launch.h"
 
 namespace scenery::dist {
 

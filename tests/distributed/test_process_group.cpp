@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "core/error.h"
-#include "dist/process_group.h"
+#include "distributed/process_group.h"
 #include "support/test_support.h"
 
 namespace scenery::dist {

@@ -8,7 +8,7 @@
 // The forms are told apart by what the headers declare (detail::), so no
 // version number has to be guessed.
 // reducer.hpp includes the distributed-autograd context header, which Debian
-// does not ship; dist/shim provides the declaration the Reducer needs (CMake
+// does not ship; distributed/shim provides the declaration the Reducer needs (CMake
 // adds it to the include path only when the real header is missing).
 #pragma once
 

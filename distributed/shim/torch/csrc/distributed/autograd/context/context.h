@@ -2,7 +2,7 @@
 // libtorch-dev does not ship but c10d/reducer.hpp includes. The Reducer's
 // header only names these two types (a callback type it static_asserts
 // against, and a shared_ptr it holds); the real class lives in libtorch_cpu.
-// dist/CMakeLists.txt puts this folder on the include path only when the real
+// distributed/CMakeLists.txt puts this folder on the include path only when the real
 // header is missing, so a LibTorch that ships it (pip, 2.x) uses its own.
 #pragma once
 
