@@ -23,6 +23,7 @@
 #include "train/hardware.h"
 #include "train/losses.h"
 #include "train/mixing.h"
+#include "train/objective.h"
 #include "train/optimizers.h"
 #include "train/resume.h"
 #include "train/run_dir.h"
@@ -34,11 +35,8 @@ namespace scenery::train {
 namespace fs = std::filesystem;
 using models::ModelKind;
 
-namespace {
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+// The Trainer's parts, named (not anonymous) because Trainer::Impl holds them.
+namespace trainer_detail {
 
 // The [train] values the loop needs, read and checked up front.
 struct Settings {
@@ -57,6 +55,61 @@ struct Settings {
   MixOptions mix;
   double ema_decay = 0;
 };
+
+// How one split is loaded, and where the two-branch net's semantic maps come from.
+struct LoaderPlan {
+  data::LoaderOptions options;
+  eval::SemanticProvider semantic;
+};
+
+// The log file of this rank, closed when the run ends. The console level
+// stays: a rank other than 0 keeps quiet to the end.
+struct RunLog {
+  RunLog(const Config& c, const RunDir& run, int rank) {
+    if (rank == 0) c.write_resolved(run.path());
+    log::add_file(rank == 0 ? run.log() : run.rank_log(rank));
+    if (rank != 0) log::set_console_level(log::Level::kWarn);
+  }
+  ~RunLog() { log::close_file(); }
+  RunLog(const RunLog&) = delete;
+  RunLog& operator=(const RunLog&) = delete;
+};
+
+// setup_hardware switches the Winograd and GEMM weight-gradient paths for
+// this run; the caller's settings come back when the run ends.
+struct RestoreFastConvolutions {
+  bool winograd = models::winograd_training_enabled();
+  bool gemm = models::gemm_weight_grad_training_enabled();
+  ~RestoreFastConvolutions() {
+    models::set_winograd_training(winograd);
+    models::set_gemm_weight_grad_training(gemm);
+  }
+};
+
+// What one epoch of training has seen so far.
+struct EpochProgress {
+  int64_t epoch = 0;
+  double start = 0;            // now_s() at its start
+  double seconds = 0;          // training time, validation excluded
+  double waited = 0;           // seconds spent waiting for the loader
+  int64_t images = 0;          // this rank's images
+  int64_t pending_group = -1;  // accumulation group with gradients not yet applied
+  bool stop_wanted = false;    // some rank asked to stop: at the end of this group
+  std::optional<Progress> bar;
+};
+
+}  // namespace trainer_detail
+using trainer_detail::EpochProgress;
+using trainer_detail::LoaderPlan;
+using trainer_detail::RestoreFastConvolutions;
+using trainer_detail::RunLog;
+using trainer_detail::Settings;
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 Settings read_settings(const Config& c, ModelKind kind) {
   Settings s;
@@ -122,12 +175,6 @@ Settings read_settings(const Config& c, ModelKind kind) {
   }
   return s;
 }
-
-// How one split is loaded, and where the two-branch net's semantic maps come from.
-struct LoaderPlan {
-  data::LoaderOptions options;
-  eval::SemanticProvider semantic;
-};
 
 LoaderPlan loader_plan(const Config& c, bool train, ModelKind kind, const Settings& s,
                        const data::Catalog& catalog, const Hardware& hw, const DataParallel& dp) {
@@ -230,6 +277,13 @@ void adopt_rank_position(TrainPosition& pos, const DataParallel& dp, const fs::p
   }
 }
 
+// " on each of N ranks" when data-parallel, "" alone: the one place where a
+// message's wording depends on the world size.
+std::string on_each_rank(const DataParallel& dp, const std::string& extra = "") {
+  if (!dp.distributed()) return "";
+  return fmt::format(" on each of {} ranks{}", dp.world_size(), extra);
+}
+
 std::vector<int> unequal_batch_counts(DataParallel& dp, int64_t num_batches) {
   const auto counts = dp.gather(torch::tensor({num_batches}, torch::kInt64));
   std::vector<int> ranks;
@@ -240,396 +294,499 @@ std::vector<int> unequal_batch_counts(DataParallel& dp, int64_t num_batches) {
 
 }  // namespace
 
-TrainResult run_training(const Config& c) {
-  // 1. Cheap checks: values, the launch, resume vs weights, a writable run directory.
-  const auto arch = c.get<std::string>("model.arch");
-  const ModelKind kind = models::model_registry().entry(arch).kind;
-  const Settings s = read_settings(c, kind);
-  const ScheduleOptions schedule_options = schedule_options_from_config(c);
-  const OptimizerOptions optimizer_options = optimizer_options_from_config(c);
-  const dist::Launch launch =
-      dist::resolve_launch(dist::launch_options_from_config(c), dist::process_environment());
-  const double bucket_mb = c.get<double>("dist.bucket_mb");
-  if (!(bucket_mb > 0))
-    throw ConfigError(fmt::format("dist.bucket_mb must be > 0, got {}", bucket_mb));
-  const RunDir run(c.get<std::string>("train.run_dir"));
-  const StartPlan plan =
-      plan_start(c.get<std::string>("train.resume"), c.get<std::string>("model.weights"), run);
-  const bool writer = launch.rank == 0;
-  if (writer) c.write_resolved(run.path());
-  log::add_file(writer ? run.log() : run.rank_log(launch.rank));
-  if (!writer) log::set_console_level(log::Level::kWarn);
-  // The console level stays: a rank other than 0 keeps quiet to the end.
-  struct CloseLog {
-    ~CloseLog() { log::close_file(); }
-  } close_log;
-  // setup_hardware switches the Winograd and GEMM weight-gradient paths for
-  // this run; the caller's settings come back when the run ends.
-  struct RestoreFastConvolutions {
-    bool winograd = models::winograd_training_enabled();
-    bool gemm = models::gemm_weight_grad_training_enabled();
-    ~RestoreFastConvolutions() {
-      models::set_winograd_training(winograd);
-      models::set_gemm_weight_grad_training(gemm);
-    }
-  } restore_fast_convolutions;
-  const Hardware hw = setup_hardware(c, launch.local_rank);
-  DataParallelOptions dp_options;
-  dp_options.sync_batchnorm = s.sync_bn;
+// The setup's results, in the order they are made (and unmade in reverse):
+// members are optional where they are made by a step of the constructor.
+class Trainer::Impl {
+ public:
+  explicit Impl(const Config& c);
+  void add_observer(std::shared_ptr<TrainObserver> observer);
+  TrainResult run();
+
+ private:
+  // Setup, in order.
+  void check_options_and_launch();
+  void open_run_directory();
+  void set_up_hardware_and_ranks();
+  void open_datasets();
+  void build_model();
+  void restore_position();
+  void build_loaders();
+  void describe_run();
+
+  // The epoch loop.
+  bool train_epoch(EpochProgress& epoch);                            // false: stopped
+  bool train_batch(EpochProgress& epoch, const data::Batch& batch);  // false: stop now
+  void optimizer_step(EpochProgress& epoch);
+  std::optional<Metrics> validate_pass();
+  bool validate_epoch(std::optional<Metrics>& metrics);  // false: stopped
+  void end_epoch(const EpochProgress& epoch, const std::optional<Metrics>& metrics);
+  TrainResult finish();
+
+  // Collective stop and checkpointing.
+  bool step_limit_reached() const;
+  bool should_stop();
+  void save_last();
+  TrainResult interrupt();
+
+  const Config& c_;
+  std::string arch_;
+  ModelKind kind_ = ModelKind::kClassifier;
+  Settings s_;
+  ScheduleOptions schedule_options_;
+  OptimizerOptions optimizer_options_;
+  dist::Launch launch_;
+  double bucket_mb_ = 25;
+  std::optional<RunDir> run_;
+  StartPlan plan_;
+  std::optional<RunLog> run_log_;
+  RestoreFastConvolutions restore_fast_convolutions_;
+  Hardware hw_;
+  std::optional<DataParallel> dp_;
+  std::optional<data::Catalog> train_catalog_;
+  std::optional<data::Catalog> val_catalog_;
+  int64_t num_classes_ = 0;
+  std::optional<models::SceneModel> model_;
+  std::optional<BuiltOptimizer> optimizer_;
+  TrainPosition pos_;
+  std::optional<WeightEma> ema_;
+  std::optional<Objective> objective_;
+  std::optional<LoaderPlan> train_plan_;
+  std::optional<data::Loader> train_loader_;
+  int64_t num_batches_ = 0;
+  std::optional<LoaderPlan> val_plan_;
+  std::optional<data::Loader> val_loader_;
+  std::optional<LrSchedule> schedule_;
+  models::CheckpointMeta meta_;
+  std::optional<MetricsCsv> metrics_csv_;
+  std::vector<torch::Tensor> parameters_;  // those the optimizer steps (clipping)
+  std::vector<std::shared_ptr<TrainObserver>> observers_;
+  int64_t steps_here_ = 0;  // optimizer steps taken by this process
+  TrainResult result_;
+};
+
+Trainer::Impl::Impl(const Config& c) : c_(c) {
+  check_options_and_launch();
+  open_run_directory();
+  set_up_hardware_and_ranks();
+  open_datasets();
+  build_model();
+  restore_position();
+  build_loaders();
+  describe_run();
+}
+
+// Cheap checks first: values, the launch, resume vs weights, a writable run directory.
+void Trainer::Impl::check_options_and_launch() {
+  arch_ = c_.get<std::string>("model.arch");
+  kind_ = models::model_registry().entry(arch_).kind;
+  s_ = read_settings(c_, kind_);
+  schedule_options_ = schedule_options_from_config(c_);
+  optimizer_options_ = optimizer_options_from_config(c_);
+  launch_ = dist::resolve_launch(dist::launch_options_from_config(c_), dist::process_environment());
+  bucket_mb_ = c_.get<double>("dist.bucket_mb");
+  if (!(bucket_mb_ > 0))
+    throw ConfigError(fmt::format("dist.bucket_mb must be > 0, got {}", bucket_mb_));
+}
+
+void Trainer::Impl::open_run_directory() {
+  run_.emplace(c_.get<std::string>("train.run_dir"));
+  plan_ =
+      plan_start(c_.get<std::string>("train.resume"), c_.get<std::string>("model.weights"), *run_);
+  run_log_.emplace(c_, *run_, launch_.rank);
+}
+
+void Trainer::Impl::set_up_hardware_and_ranks() {
+  hw_ = setup_hardware(c_, launch_.local_rank);
+  DataParallelOptions options;
+  options.sync_batchnorm = s_.sync_bn;
   // A zero loss weight leaves that head without gradient.
-  dp_options.find_unused_parameters =
-      (kind == ModelKind::kTwoBranch && (s.loss.rgb_weight == 0 || s.loss.sem_weight == 0)) ||
-      (kind == ModelKind::kParsing && s.loss.aux_weight == 0);
-  dp_options.bucket_bytes = static_cast<int64_t>(bucket_mb * 1024 * 1024);
-  DataParallel dp(launch.distributed() ? dist::ProcessGroup::create(launch, hw.device) : nullptr,
-                  dp_options);
-  agree_on_start(dp, plan, run);
-  torch::manual_seed(static_cast<uint64_t>(c.get<int64_t>("train.seed")));
+  options.find_unused_parameters =
+      (kind_ == ModelKind::kTwoBranch && (s_.loss.rgb_weight == 0 || s_.loss.sem_weight == 0)) ||
+      (kind_ == ModelKind::kParsing && s_.loss.aux_weight == 0);
+  options.bucket_bytes = static_cast<int64_t>(bucket_mb_ * 1024 * 1024);
+  dp_.emplace(launch_.distributed() ? dist::ProcessGroup::create(launch_, hw_.device) : nullptr,
+              options);
+  agree_on_start(*dp_, plan_, *run_);
+  torch::manual_seed(static_cast<uint64_t>(c_.get<int64_t>("train.seed")));
+}
 
-  // 2. Data and model.
-  data::CatalogSpec spec = data::catalog_spec_from_config(c);
-  const data::Catalog train_catalog = data::open_catalog(spec);
-  std::optional<data::Catalog> val_catalog;
-  if (!s.val_split.empty() && s.val_every > 0) {
-    spec.split = s.val_split;
-    val_catalog = data::open_catalog(spec);
+void Trainer::Impl::open_datasets() {
+  data::CatalogSpec spec = data::catalog_spec_from_config(c_);
+  train_catalog_.emplace(data::open_catalog(spec));
+  if (!s_.val_split.empty() && s_.val_every > 0) {
+    spec.split = s_.val_split;
+    val_catalog_.emplace(data::open_catalog(spec));
   }
-  const int64_t num_classes = c.get<int>("model.num_classes");
-  check_class_count(c, kind, train_catalog, num_classes);
+  num_classes_ = c_.get<int>("model.num_classes");
+  check_class_count(c_, kind_, *train_catalog_, num_classes_);
+}
 
-  models::SceneModel model = models::create_model(arch, num_classes);
-  if (const double p = c.get<double>("model.dropout"); p >= 0) {
-    models::set_dropout_probability(model.module(), p);
+void Trainer::Impl::build_model() {
+  model_.emplace(models::create_model(arch_, num_classes_));
+  if (const double p = c_.get<double>("model.dropout"); p >= 0) {
+    models::set_dropout_probability(model_->module(), p);
   }
-  if (plan.mode == StartMode::kInitWeights) init_from_weights(plan.checkpoint, model);
-  model.to(hw.device);
-  if (hw.channels_last) model.to_channels_last();
-  BuiltOptimizer optimizer = make_optimizer(model, optimizer_options);
-  TrainPosition pos;
-  if (plan.mode == StartMode::kResume) {
-    pos = resume_from(plan.checkpoint, model, optimizer);
-    adopt_rank_position(pos, dp, plan.checkpoint, c.get<int>("data.batch_size"));
-    log::info("resuming {} at epoch {}, batch {}, iteration {}", plan.checkpoint.string(),
-              pos.epoch + 1, pos.position, pos.iteration);
-  }
-  if (!plan.init_weights.empty()) {
-    pos.init_weights = plan.init_weights;
-    pos.init_weights_sha256 = plan.init_weights_sha256;
-  }
-  dp.attach(model);
-  std::optional<WeightEma> ema;
-  if (s.ema_decay > 0) {
-    ema.emplace(model, s.ema_decay);
-    if (!pos.ema_state.is_empty()) {
-      ema->load(pos.ema_state, plan.checkpoint.string());
-    } else if (plan.mode == StartMode::kResume && pos.iteration > 0) {
-      log::warn("{} holds no weight average: train.ema_decay starts one from its weights",
-                plan.checkpoint.string());
-    }
-  }
+  if (plan_.mode == StartMode::kInitWeights) init_from_weights(plan_.checkpoint, *model_);
+  model_->to(hw_.device);
+  if (hw_.channels_last) model_->to_channels_last();
+  optimizer_.emplace(make_optimizer(*model_, optimizer_options_));
+  for (const auto& p : model_->named_parameters())
+    if (p.value().requires_grad()) parameters_.push_back(p.value());
+}
 
-  const LoaderPlan train_plan = loader_plan(c, true, kind, s, train_catalog, hw, dp);
-  const auto& train_options = train_plan.options;
-  data::Loader train_loader(train_catalog, train_options);
-  const int64_t num_batches = train_loader.num_batches();
-  if (num_batches < 1) {
-    throw TrainError(fmt::format(
-        "the training split has {} images: not one batch of {}{}{}", train_catalog.size(),
-        train_options.batch_size,
-        dp.distributed() ? fmt::format(" on each of {} ranks", dp.world_size()) : std::string(),
-        s.drop_last ? " (train.drop_last = true)" : ""));
+// last.ckpt's position, weights and weight average, or the fresh start's.
+void Trainer::Impl::restore_position() {
+  if (plan_.mode == StartMode::kResume) {
+    pos_ = resume_from(plan_.checkpoint, *model_, *optimizer_);
+    adopt_rank_position(pos_, *dp_, plan_.checkpoint, c_.get<int>("data.batch_size"));
+    log::info("resuming {} at epoch {}, batch {}, iteration {}", plan_.checkpoint.string(),
+              pos_.epoch + 1, pos_.position, pos_.iteration);
   }
-  if (dp.distributed()) {
-    if (const auto ranks = unequal_batch_counts(dp, num_batches); !ranks.empty()) {
+  if (!plan_.init_weights.empty()) {
+    pos_.init_weights = plan_.init_weights;
+    pos_.init_weights_sha256 = plan_.init_weights_sha256;
+  }
+  dp_->attach(*model_);
+  if (s_.ema_decay <= 0) return;
+  ema_.emplace(*model_, s_.ema_decay);
+  if (!pos_.ema_state.is_empty()) {
+    ema_->load(pos_.ema_state, plan_.checkpoint.string());
+  } else if (plan_.mode == StartMode::kResume && pos_.iteration > 0) {
+    log::warn("{} holds no weight average: train.ema_decay starts one from its weights",
+              plan_.checkpoint.string());
+  }
+}
+
+void Trainer::Impl::build_loaders() {
+  train_plan_.emplace(loader_plan(c_, true, kind_, s_, *train_catalog_, hw_, *dp_));
+  const auto& options = train_plan_->options;
+  objective_.emplace(kind_, s_.loss, s_.mix, options.seed, dp_->rank());
+  train_loader_.emplace(*train_catalog_, options);
+  num_batches_ = train_loader_->num_batches();
+  if (num_batches_ < 1) {
+    throw TrainError(fmt::format("the training split has {} images: not one batch of {}{}{}",
+                                 train_catalog_->size(), options.batch_size, on_each_rank(*dp_),
+                                 s_.drop_last ? " (train.drop_last = true)" : ""));
+  }
+  if (dp_->distributed()) {
+    if (const auto ranks = unequal_batch_counts(*dp_, num_batches_); !ranks.empty()) {
       throw ConfigError(fmt::format(
           "train.drop_last = false gives the ranks different batch counts per epoch (rank {} "
           "has {}, rank {} another): data-parallel ranks must step together; set "
           "train.drop_last true",
-          dp.rank(), num_batches, fmt::join(ranks, ", ")));
+          dp_->rank(), num_batches_, fmt::join(ranks, ", ")));
     }
   }
-  std::optional<data::Loader> val_loader;
-  std::optional<LoaderPlan> val_plan;
-  if (val_catalog) {
-    val_plan = loader_plan(c, false, kind, s, *val_catalog, hw, dp);
-    val_loader.emplace(*val_catalog, val_plan->options);
+  if (val_catalog_) {
+    val_plan_.emplace(loader_plan(c_, false, kind_, s_, *val_catalog_, hw_, *dp_));
+    val_loader_.emplace(*val_catalog_, val_plan_->options);
   }
-  const int64_t steps_per_epoch = (num_batches + s.accumulate - 1) / s.accumulate;
-  const LrSchedule schedule(schedule_options, steps_per_epoch);
+  const int64_t steps_per_epoch = (num_batches_ + s_.accumulate - 1) / s_.accumulate;
+  schedule_.emplace(schedule_options_, steps_per_epoch);
+}
 
-  models::CheckpointMeta meta;
-  meta.class_names =
-      kind == ModelKind::kParsing ? train_catalog.object_names() : train_catalog.class_names();
-  meta.input_mean.assign(train_options.normalize.mean.begin(), train_options.normalize.mean.end());
-  meta.input_std.assign(train_options.normalize.std.begin(), train_options.normalize.std.end());
-  meta.input_size = train_options.train.crop.size;
-  // Collective: every rank hands over its generator and running loss; rank 0 writes.
-  const auto save_last = [&] {
-    const auto rng = dp.gather(models::cpu_rng_state());
-    const auto losses = dp.gather(
-        torch::tensor({pos.loss_sum, static_cast<double>(pos.loss_count)}, torch::kDouble));
-    if (!dp.writer()) return;
-    auto state = dp.distributed() ? make_training_state(optimizer, model, pos, rng, losses)
-                                  : make_training_state(optimizer, model, pos);
-    if (ema) state.ema_state = ema->state();
-    models::save_checkpoint(run.last(), model, meta, &state);
-    if (ema) {
-      ema->swap(model);
-      models::save_checkpoint(run.ema(), model, meta);
-      ema->swap(model);
-    }
-  };
+void Trainer::Impl::describe_run() {
+  const auto& options = train_plan_->options;
+  meta_.class_names =
+      kind_ == ModelKind::kParsing ? train_catalog_->object_names() : train_catalog_->class_names();
+  meta_.input_mean.assign(options.normalize.mean.begin(), options.normalize.mean.end());
+  meta_.input_std.assign(options.normalize.std.begin(), options.normalize.std.end());
+  meta_.input_size = options.train.crop.size;
+  metrics_csv_.emplace(run_->metrics(), pos_.epoch);
+  result_.run_dir = run_->path();
+  const int64_t global_batch = options.batch_size * dp_->world_size();
+  log::info("{} ({}), {} classes, {} training images in {} batches of {}{}, {} epochs", arch_,
+            models::model_kind_name(kind_), num_classes_, train_loader_->shard_size(), num_batches_,
+            options.batch_size,
+            on_each_rank(*dp_, fmt::format(" (global batch {}{})", global_batch,
+                                           s_.sync_bn ? ", synchronised BatchNorm" : "")),
+            s_.epochs);
+}
 
-  MetricsCsv metrics_csv(run.metrics(), pos.epoch);
+void Trainer::Impl::add_observer(std::shared_ptr<TrainObserver> observer) {
+  observers_.push_back(std::move(observer));
+}
+
+TrainResult Trainer::Impl::run() {
   // From here on a signal saves last.ckpt instead of killing the process.
   StopSignalGuard signals;
-  TrainResult result;
-  result.run_dir = run.path();
-  const int64_t global_batch = train_options.batch_size * dp.world_size();
-  log::info("{} ({}), {} classes, {} training images in {} batches of {}{}, {} epochs", arch,
-            models::model_kind_name(kind), num_classes, train_loader.shard_size(), num_batches,
-            train_options.batch_size,
-            dp.distributed()
-                ? fmt::format(" on each of {} ranks (global batch {}{})", dp.world_size(),
-                              global_batch, s.sync_bn ? ", synchronised BatchNorm" : "")
-                : std::string(),
-            s.epochs);
-
-  // 3. Epochs.
-  int64_t steps_here = 0;  // optimizer steps taken by this process
-  const auto step_limit_reached = [&] { return s.stop_after > 0 && steps_here >= s.stop_after; };
-  // Collective: every rank learns whether any rank was asked to stop.
-  const auto should_stop = [&] {
-    return dp.agree(false, stop_requested()).stop || step_limit_reached();
-  };
-  const auto interrupt = [&] {
-    save_last();
-    result.interrupted = true;
-    result.signal = stop_signal();
-    result.epochs_done = pos.epoch;
-    result.iteration = pos.iteration;
-    log::warn(
-        "{} at epoch {}, batch {}/{}, iteration {}: {}saved {}; re-run the same command to "
-        "resume",
-        result.signal ? fmt::format("stopped by signal {}", result.signal)
-        : dp.distributed() && !step_limit_reached()
-            ? std::string("stopped (another rank was signalled)")
-            : std::string("stopped (train.stop_after_iterations)"),
-        pos.epoch + 1, pos.position, num_batches, pos.iteration, dp.writer() ? "" : "rank 0 ",
-        run.last().string());
-    return result;
-  };
-  std::vector<torch::Tensor> parameters;
-  for (const auto& p : model.named_parameters())
-    if (p.value().requires_grad()) parameters.push_back(p.value());
-
-  model.train();
-  while (pos.epoch < s.epochs) {
-    const int64_t epoch = pos.epoch;
-    train_loader.start_epoch(epoch, pos.position);
-    Progress::Options progress_options;
-    progress_options.unit = "batch";
-    if (!dp.writer()) progress_options.out = nullptr;
-    Progress bar(fmt::format("epoch {}/{}", epoch + 1, s.epochs), num_batches - pos.position,
-                 progress_options);
-    const double epoch_start = now_s();
-    double waited = 0;
-    int64_t images = 0;
-    int64_t pending_group = -1;  // accumulation group with gradients not yet applied
-    bool stopped = false;
-    bool stop_wanted = false;  // some rank asked to stop: at the end of this group
-    clear_gradients(*optimizer.optimizer);
-
-    const auto step = [&] {
-      if (s.clip > 0) torch::nn::utils::clip_grad_norm_(parameters, s.clip);
-      const double factor = schedule.factor(epoch, pos.iteration);
-      apply_lr_factor(optimizer, factor);
-      optimizer.optimizer->step();
-      clear_gradients(*optimizer.optimizer);
-      if (ema) ema->update(model);
-      ++pos.iteration;
-      ++steps_here;
-      pos.last_lr = optimizer_options.lr * factor;
-      pending_group = -1;
-      const double elapsed = std::max(1e-9, now_s() - epoch_start);
-      bar.set_status(fmt::format("loss {:.4f} lr {:.3g} {:.1f} img/s wait {:.0f}%",
-                                 pos.loss_sum / std::max<int64_t>(1, pos.loss_count), pos.last_lr,
-                                 static_cast<double>(images * dp.world_size()) / elapsed,
-                                 100 * waited / elapsed));
-    };
-
-    while (true) {
-      const double t0 = now_s();
-      std::optional<data::Batch> batch = train_loader.next();
-      waited += now_s() - t0;
-      if (!batch) break;
-      if (dp.distributed() && batch->position != pos.position) {
-        // Ranks take every step together; a batch this rank lost entirely
-        // would leave the others waiting in its collectives.
-        throw TrainError(fmt::format(
-            "rank {}: no image of batch {} of epoch {} could be read (see the warnings above); "
-            "data-parallel ranks must step together: repair or remove the files (scenery-data "
-            "check) and re-run the same command to resume",
-            dp.rank(), pos.position + 1, epoch + 1));
-      }
-      const int64_t group = batch->position / s.accumulate;
-      if (pending_group >= 0 && group != pending_group) {
-        // Whole batches of the previous group were skipped (bad files): apply it now.
-        step();
-        pos.position = batch->position;
-        if (stop_wanted || should_stop()) {
-          stopped = true;
-          break;
-        }
-      }
-      const bool group_end =
-          (batch->position + 1) % s.accumulate == 0 || batch->position + 1 == num_batches;
-      dp.before_forward(group_end);
-      models::ModelOutput out;
-      MixDecision mix;
-      {
-        AutocastScope autocast(hw);
-        auto images = images_to_device(batch->images, hw, train_options.normalize, batch->erase);
-        if (s.mix.enabled()) {
-          mix = draw_mix(s.mix, train_options.seed, dp.rank(), epoch, batch->position,
-                         images.size(-2), images.size(-1));
-          images = mix_images(images, mix);
-        }
-        out = model.forward(images, train_plan.semantic(*batch, images));
-      }
-      const auto& target = kind == ModelKind::kParsing ? batch->masks : batch->labels;
-      const torch::Tensor loss =
-          s.mix.enabled() ? soft_target_cross_entropy(
-                                out.logits, mix_targets(to_device(target, hw), out.logits.size(1),
-                                                        s.loss.label_smoothing, mix))
-                          : training_loss(kind, out, to_device(target, hw), s.loss);
-      const double value = loss.item<double>();
-      // The exchange runs alongside backward; a non-finite gradient is never applied.
-      dp.propose(!std::isfinite(value), stop_requested());
-      dp.backward(s.accumulate > 1 ? loss / s.accumulate : loss, group_end);
-      const auto agreed = dp.agreement();
-      if (!agreed.nonfinite_ranks.empty()) {
-        throw TrainError(fmt::format(
-            "the loss became {} at epoch {}, iteration {} (batch {} of {}); nothing was saved, "
-            "{} keeps the last good state. Lower train.lr, or use train.warmup_epochs or "
-            "train.clip_grad_norm",
-            dp.distributed() ? fmt::format("non-finite on rank {} (here {})",
-                                           fmt::join(agreed.nonfinite_ranks, ", "), value)
-                             : fmt::format("{}", value),
-            epoch + 1, pos.iteration + 1, batch->position + 1, num_batches, run.last().string()));
-      }
-      stop_wanted = stop_wanted || agreed.stop;
-      pending_group = group;
-      pos.loss_sum += value * static_cast<double>(batch->size());
-      pos.loss_count += batch->size();
-      images += batch->size();
-      pos.position = batch->position + 1;
-      if (group_end) {
-        step();
-        if (s.checkpoint_every > 0 && pos.iteration % s.checkpoint_every == 0 &&
-            pos.position < num_batches) {
-          save_last();
-        }
-      }
-      bar.advance();
-      if (group_end && (stop_wanted || step_limit_reached())) {
-        stopped = true;
-        break;
-      }
-    }
-    if (!stopped && pending_group >= 0) step();
-    if (stopped) {
-      bar.finish();
-      return interrupt();
-    }
-    const double epoch_time = std::max(1e-9, now_s() - epoch_start);
-    bar.finish();
-
-    // Validation, best.ckpt, metrics.csv, last.ckpt.
-    const bool validate_now =
-        val_loader && ((epoch + 1) % s.val_every == 0 || epoch + 1 == s.epochs);
+  model_->train();
+  while (pos_.epoch < s_.epochs) {
+    EpochProgress epoch;
+    if (!train_epoch(epoch)) return interrupt();
     std::optional<Metrics> metrics;
-    if (validate_now) {
-      if (should_stop()) return interrupt();
-      val_loader->start_epoch(0);
-      dp.sync_buffers();
-      // Ranks merge their meters at the end, so a pass is not interrupted midway
-      // on one rank only; a signal then stops every rank after it.
-      const auto interruptible = [&] { return !dp.distributed() && stop_requested(); };
-      metrics = validate(model, *val_loader, val_plan->options.normalize, val_plan->semantic, hw,
-                         interruptible, [&](torch::Tensor& state) { dp.sum(state); });
-      if (!metrics) return interrupt();
-      result.last_metrics = *metrics;
-      if (ema) {
-        val_loader->start_epoch(0);
-        ema->swap(model);
-        dp.sync_buffers();
-        const auto averaged =
-            validate(model, *val_loader, val_plan->options.normalize, val_plan->semantic, hw,
-                     interruptible, [&](torch::Tensor& state) { dp.sum(state); });
-        ema->swap(model);
-        if (!averaged) return interrupt();
-        result.last_ema_metrics = *averaged;
-      }
-      const double value = metrics->at(s.best_metric);
-      if (value > pos.best) {
-        pos.best = value;
-        pos.best_epoch = epoch + 1;
-        if (dp.writer()) models::save_checkpoint(run.best(), model, meta);
-      }
-    }
-    // The epoch's loss over every rank's images, summed in rank order.
-    const auto totals = dp.gather(torch::tensor(
-        {pos.loss_sum, static_cast<double>(pos.loss_count), static_cast<double>(images)},
-        torch::kDouble));
-    double loss_sum = 0, loss_count = 0, all_images = 0;
-    for (int64_t r = 0; r < totals.size(0); ++r) {
-      loss_sum += totals[r][0].item<double>();
-      loss_count += totals[r][1].item<double>();
-      all_images += totals[r][2].item<double>();
-    }
-    MetricsRow row;
-    row.epoch = epoch + 1;
-    row.train_loss = loss_sum / std::max(1.0, loss_count);
-    row.lr = pos.last_lr;
-    if (metrics) {
-      const auto get = [&](const char* k) -> std::optional<double> {
-        auto it = metrics->find(k);
-        return it == metrics->end() ? std::nullopt : std::optional<double>(it->second);
-      };
-      row.top1 = get("top1");
-      row.top5 = get("top5");
-      row.mca = get("mca");
-      row.pixel_acc = get("pixel_acc");
-      row.miou = get("miou");
-    }
-    row.images_per_s = all_images / epoch_time;
-    row.data_wait = waited / epoch_time;
-    if (dp.writer()) metrics_csv.append(row);
-    result.images_per_s = row.images_per_s;
-    log::info("epoch {}/{}: loss {:.4f}, lr {:.3g}, {:.1f} img/s ({:.0f}% waiting for data){}{}",
-              epoch + 1, s.epochs, row.train_loss, row.lr, row.images_per_s, 100 * row.data_wait,
-              metrics ? ", val " : "", metrics ? describe(*metrics) : "");
-    if (metrics && ema)
-      log::info("epoch {}/{}: weight average (decay {}), val {}", epoch + 1, s.epochs, ema->decay(),
-                describe(result.last_ema_metrics));
+    if (!validate_epoch(metrics)) return interrupt();
+    end_epoch(epoch, metrics);
+  }
+  return finish();
+}
 
-    pos.epoch = epoch + 1;
-    pos.position = 0;
-    pos.loss_sum = 0;
-    pos.loss_count = 0;
-    save_last();
-    if (dp.writer() && s.save_every > 0 && pos.epoch % s.save_every == 0) {
-      models::save_checkpoint(run.epoch_checkpoint(pos.epoch), model, meta);
+bool Trainer::Impl::train_epoch(EpochProgress& epoch) {
+  epoch.epoch = pos_.epoch;
+  train_loader_->start_epoch(epoch.epoch, pos_.position);
+  Progress::Options progress_options;
+  progress_options.unit = "batch";
+  if (!dp_->writer()) progress_options.out = nullptr;
+  epoch.bar.emplace(fmt::format("epoch {}/{}", epoch.epoch + 1, s_.epochs),
+                    num_batches_ - pos_.position, progress_options);
+  epoch.start = now_s();
+  clear_gradients(*optimizer_->optimizer);
+  while (true) {
+    const double t0 = now_s();
+    std::optional<data::Batch> batch = train_loader_->next();
+    epoch.waited += now_s() - t0;
+    if (!batch) break;
+    if (!train_batch(epoch, *batch)) {
+      epoch.bar->finish();
+      return false;
     }
   }
-  result.epochs_done = pos.epoch;
-  result.iteration = pos.iteration;
-  if (pos.best_epoch > 0) {
-    log::info("done: best {} {:.4f} at epoch {} ({})", s.best_metric, pos.best, pos.best_epoch,
-              run.best().string());
+  if (epoch.pending_group >= 0) optimizer_step(epoch);
+  epoch.seconds = std::max(1e-9, now_s() - epoch.start);
+  epoch.bar->finish();
+  return true;
+}
+
+bool Trainer::Impl::train_batch(EpochProgress& epoch, const data::Batch& batch) {
+  if (dp_->distributed() && batch.position != pos_.position) {
+    // Ranks take every step together; a batch this rank lost entirely
+    // would leave the others waiting in its collectives.
+    throw TrainError(fmt::format(
+        "rank {}: no image of batch {} of epoch {} could be read (see the warnings above); "
+        "data-parallel ranks must step together: repair or remove the files (scenery-data "
+        "check) and re-run the same command to resume",
+        dp_->rank(), pos_.position + 1, epoch.epoch + 1));
   }
-  return result;
+  const int64_t group = batch.position / s_.accumulate;
+  if (epoch.pending_group >= 0 && group != epoch.pending_group) {
+    // Whole batches of the previous group were skipped (bad files): apply it now.
+    optimizer_step(epoch);
+    pos_.position = batch.position;
+    if (epoch.stop_wanted || should_stop()) return false;
+  }
+  const bool group_end =
+      (batch.position + 1) % s_.accumulate == 0 || batch.position + 1 == num_batches_;
+  dp_->before_forward(group_end);
+  models::ModelOutput out;
+  {
+    AutocastScope autocast(hw_);
+    auto images = images_to_device(batch.images, hw_, train_plan_->options.normalize, batch.erase);
+    images = objective_->inputs(images, epoch.epoch, batch.position);
+    out = model_->forward(images, train_plan_->semantic(batch, images));
+  }
+  const auto& target = kind_ == ModelKind::kParsing ? batch.masks : batch.labels;
+  const torch::Tensor loss = objective_->loss(out, to_device(target, hw_));
+  const double value = loss.item<double>();
+  // The exchange runs alongside backward; a non-finite gradient is never applied.
+  dp_->propose(!std::isfinite(value), stop_requested());
+  dp_->backward(s_.accumulate > 1 ? loss / s_.accumulate : loss, group_end);
+  const auto agreed = dp_->agreement();
+  if (!agreed.nonfinite_ranks.empty()) {
+    throw TrainError(fmt::format(
+        "the loss became {} at epoch {}, iteration {} (batch {} of {}); nothing was saved, "
+        "{} keeps the last good state. Lower train.lr, or use train.warmup_epochs or "
+        "train.clip_grad_norm",
+        dp_->distributed() ? fmt::format("non-finite on rank {} (here {})",
+                                         fmt::join(agreed.nonfinite_ranks, ", "), value)
+                           : fmt::format("{}", value),
+        epoch.epoch + 1, pos_.iteration + 1, batch.position + 1, num_batches_,
+        run_->last().string()));
+  }
+  epoch.stop_wanted = epoch.stop_wanted || agreed.stop;
+  epoch.pending_group = group;
+  pos_.loss_sum += value * static_cast<double>(batch.size());
+  pos_.loss_count += batch.size();
+  epoch.images += batch.size();
+  pos_.position = batch.position + 1;
+  if (group_end) {
+    optimizer_step(epoch);
+    if (s_.checkpoint_every > 0 && pos_.iteration % s_.checkpoint_every == 0 &&
+        pos_.position < num_batches_) {
+      save_last();
+    }
+  }
+  epoch.bar->advance();
+  return !(group_end && (epoch.stop_wanted || step_limit_reached()));
+}
+
+void Trainer::Impl::optimizer_step(EpochProgress& epoch) {
+  if (s_.clip > 0) torch::nn::utils::clip_grad_norm_(parameters_, s_.clip);
+  const double factor = schedule_->factor(epoch.epoch, pos_.iteration);
+  apply_lr_factor(*optimizer_, factor);
+  optimizer_->optimizer->step();
+  clear_gradients(*optimizer_->optimizer);
+  if (ema_) ema_->update(*model_);
+  ++pos_.iteration;
+  ++steps_here_;
+  pos_.last_lr = optimizer_options_.lr * factor;
+  epoch.pending_group = -1;
+  const double elapsed = std::max(1e-9, now_s() - epoch.start);
+  StepReport report{
+      dp_->writer(),         epoch.epoch + 1,
+      pos_.iteration,        pos_.position,
+      num_batches_,          pos_.loss_sum / std::max<int64_t>(1, pos_.loss_count),
+      pos_.last_lr,          static_cast<double>(epoch.images * dp_->world_size()) / elapsed,
+      epoch.waited / elapsed};
+  epoch.bar->set_status(fmt::format("loss {:.4f} lr {:.3g} {:.1f} img/s wait {:.0f}%", report.loss,
+                                    report.lr, report.images_per_s, 100 * report.data_wait));
+  for (const auto& observer : observers_)
+    observer->on_step(report);
+}
+
+// One pass over the validation split; nullopt when a signal stopped it.
+std::optional<Metrics> Trainer::Impl::validate_pass() {
+  val_loader_->start_epoch(0);
+  dp_->sync_buffers();
+  // Ranks merge their meters at the end, so a pass is not interrupted midway
+  // on one rank only; a signal then stops every rank after it.
+  const auto interruptible = [&] { return !dp_->distributed() && stop_requested(); };
+  return validate(*model_, *val_loader_, val_plan_->options.normalize, val_plan_->semantic, hw_,
+                  interruptible, [&](torch::Tensor& state) { dp_->sum(state); });
+}
+
+// Validates when this epoch is due (and the weight average alongside); keeps
+// best.ckpt.
+bool Trainer::Impl::validate_epoch(std::optional<Metrics>& metrics) {
+  const int64_t done = pos_.epoch + 1;
+  if (!val_loader_ || (done % s_.val_every != 0 && done != s_.epochs)) return true;
+  if (should_stop()) return false;
+  metrics = validate_pass();
+  if (!metrics) return false;
+  result_.last_metrics = *metrics;
+  if (ema_) {
+    ema_->swap(*model_);
+    const auto averaged = validate_pass();
+    ema_->swap(*model_);
+    if (!averaged) return false;
+    result_.last_ema_metrics = *averaged;
+  }
+  const double value = metrics->at(s_.best_metric);
+  if (value > pos_.best) {
+    pos_.best = value;
+    pos_.best_epoch = done;
+    if (dp_->writer()) models::save_checkpoint(run_->best(), *model_, meta_);
+  }
+  return true;
+}
+
+// metrics.csv's row (the loss over every rank's images, summed in rank order),
+// the log line, last.ckpt and epoch_NNN.ckpt.
+void Trainer::Impl::end_epoch(const EpochProgress& epoch, const std::optional<Metrics>& metrics) {
+  const auto totals = dp_->gather(torch::tensor(
+      {pos_.loss_sum, static_cast<double>(pos_.loss_count), static_cast<double>(epoch.images)},
+      torch::kDouble));
+  double loss_sum = 0, loss_count = 0, all_images = 0;
+  for (int64_t r = 0; r < totals.size(0); ++r) {
+    loss_sum += totals[r][0].item<double>();
+    loss_count += totals[r][1].item<double>();
+    all_images += totals[r][2].item<double>();
+  }
+  MetricsRow row;
+  row.epoch = epoch.epoch + 1;
+  row.train_loss = loss_sum / std::max(1.0, loss_count);
+  row.lr = pos_.last_lr;
+  if (metrics) {
+    const auto get = [&](const char* k) -> std::optional<double> {
+      auto it = metrics->find(k);
+      return it == metrics->end() ? std::nullopt : std::optional<double>(it->second);
+    };
+    row.top1 = get("top1");
+    row.top5 = get("top5");
+    row.mca = get("mca");
+    row.pixel_acc = get("pixel_acc");
+    row.miou = get("miou");
+  }
+  row.images_per_s = all_images / epoch.seconds;
+  row.data_wait = epoch.waited / epoch.seconds;
+  if (dp_->writer()) metrics_csv_->append(row);
+  result_.images_per_s = row.images_per_s;
+  log::info("epoch {}/{}: loss {:.4f}, lr {:.3g}, {:.1f} img/s ({:.0f}% waiting for data){}{}",
+            row.epoch, s_.epochs, row.train_loss, row.lr, row.images_per_s, 100 * row.data_wait,
+            metrics ? ", val " : "", metrics ? describe(*metrics) : "");
+  if (metrics && ema_)
+    log::info("epoch {}/{}: weight average (decay {}), val {}", row.epoch, s_.epochs, ema_->decay(),
+              describe(result_.last_ema_metrics));
+  const EpochReport report{dp_->writer(), row, metrics ? &*metrics : nullptr,
+                           metrics && ema_ ? &result_.last_ema_metrics : nullptr};
+  for (const auto& observer : observers_)
+    observer->on_epoch(report);
+
+  pos_.epoch = row.epoch;
+  pos_.position = 0;
+  pos_.loss_sum = 0;
+  pos_.loss_count = 0;
+  save_last();
+  if (dp_->writer() && s_.save_every > 0 && pos_.epoch % s_.save_every == 0) {
+    models::save_checkpoint(run_->epoch_checkpoint(pos_.epoch), *model_, meta_);
+  }
+}
+
+TrainResult Trainer::Impl::finish() {
+  result_.epochs_done = pos_.epoch;
+  result_.iteration = pos_.iteration;
+  if (pos_.best_epoch > 0) {
+    log::info("done: best {} {:.4f} at epoch {} ({})", s_.best_metric, pos_.best, pos_.best_epoch,
+              run_->best().string());
+  }
+  return result_;
+}
+
+bool Trainer::Impl::step_limit_reached() const {
+  return s_.stop_after > 0 && steps_here_ >= s_.stop_after;
+}
+
+// Collective: every rank learns whether any rank was asked to stop.
+bool Trainer::Impl::should_stop() {
+  return dp_->agree(false, stop_requested()).stop || step_limit_reached();
+}
+
+// Collective: every rank hands over its generator and running loss; rank 0 writes.
+void Trainer::Impl::save_last() {
+  const auto rng = dp_->gather(models::cpu_rng_state());
+  const auto losses = dp_->gather(
+      torch::tensor({pos_.loss_sum, static_cast<double>(pos_.loss_count)}, torch::kDouble));
+  if (!dp_->writer()) return;
+  auto state = dp_->distributed() ? make_training_state(*optimizer_, *model_, pos_, rng, losses)
+                                  : make_training_state(*optimizer_, *model_, pos_);
+  if (ema_) state.ema_state = ema_->state();
+  models::save_checkpoint(run_->last(), *model_, meta_, &state);
+  if (ema_) {
+    ema_->swap(*model_);
+    models::save_checkpoint(run_->ema(), *model_, meta_);
+    ema_->swap(*model_);
+  }
+}
+
+TrainResult Trainer::Impl::interrupt() {
+  save_last();
+  result_.interrupted = true;
+  result_.signal = stop_signal();
+  result_.epochs_done = pos_.epoch;
+  result_.iteration = pos_.iteration;
+  const std::string why = result_.signal ? fmt::format("stopped by signal {}", result_.signal)
+                          : dp_->distributed() && !step_limit_reached()
+                              ? std::string("stopped (another rank was signalled)")
+                              : std::string("stopped (train.stop_after_iterations)");
+  log::warn(
+      "{} at epoch {}, batch {}/{}, iteration {}: {}saved {}; re-run the same command to resume",
+      why, pos_.epoch + 1, pos_.position, num_batches_, pos_.iteration,
+      dp_->writer() ? "" : "rank 0 ", run_->last().string());
+  return result_;
+}
+
+Trainer::Trainer(const Config& config) : impl_(std::make_unique<Impl>(config)) {}
+Trainer::~Trainer() = default;
+
+void Trainer::add_observer(std::shared_ptr<TrainObserver> observer) {
+  impl_->add_observer(std::move(observer));
+}
+
+TrainResult Trainer::run() {
+  return impl_->run();
+}
+
+TrainResult run_training(const Config& config) {
+  return Trainer(config).run();
 }
 
 }  // namespace scenery::train

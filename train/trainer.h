@@ -16,8 +16,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 
 #include "core/config.h"
+#include "train/train_observer.h"
 #include "train/validate.h"
 
 namespace scenery::train {
@@ -33,6 +35,27 @@ struct TrainResult {
   double images_per_s = 0;   // training throughput of the latest epoch
 };
 
+// One training run. Construction does the setup and throws what a bad setup
+// throws (below): the launch, the run directory, hardware and process group,
+// datasets, model, optimizer, resume and weight average, loaders. run() is
+// the epoch loop; call it once.
+class Trainer {
+ public:
+  explicit Trainer(const Config& config);  // `config` must outlive the Trainer
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Observers see every optimizer step and every finished epoch (train_observer.h).
+  void add_observer(std::shared_ptr<TrainObserver> observer);
+  TrainResult run();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Trainer(config).run().
 // Throws ConfigError (bad options, resume vs weights, class-count mismatch),
 // IoError (run directory), DataError, CheckpointError, TrainError (NaN/inf
 // loss: names epoch and iteration; last.ckpt keeps the last good state).

@@ -8,6 +8,7 @@
 #include "models/gemm_weight_grad.h"
 #include "models/registry.h"
 #include "models/winograd_conv.h"
+#include "train/trainer.h"
 #include "train_test_helpers.h"
 
 namespace scenery::train::testing {
@@ -48,6 +49,59 @@ TEST(Trainer, ShortRunLearnsAboveChance) {
   EXPECT_EQ(ckpt.meta.num_classes, 4);
   EXPECT_EQ(ckpt.meta.class_names.size(), 4u);
   EXPECT_EQ(ckpt.meta.input_size, 48);
+}
+
+// Records what the trainer reports to its observers.
+struct RecordingObserver : TrainObserver {
+  std::vector<StepReport> steps;
+  std::vector<MetricsRow> rows;
+  std::vector<bool> validated;
+  void on_step(const StepReport& r) override { steps.push_back(r); }
+  void on_epoch(const EpochReport& r) override {
+    rows.push_back(r.row);
+    validated.push_back(r.metrics != nullptr);
+  }
+};
+
+TEST(Trainer, ObserversSeeEveryStepAndEveryEpochAsMetricsCsvRecordsIt) {
+  TempDir dir;
+  make_dataset("places365", dir / "data", 4, 6, 64, 5);  // 24 images: 3 batches of 8
+  const auto run = dir / "run";
+  log::set_level(log::Level::kWarn);
+  const auto config = make_config(
+      with(tiny_args(dir / "data", run), {"--train.epochs", "2", "--train.accumulate", "2"}));
+  Trainer trainer(*config);
+  const auto observer = std::make_shared<RecordingObserver>();
+  trainer.add_observer(observer);
+  const TrainResult result = trainer.run();
+
+  // 3 batches in groups of 2: steps after batches 2 and 3 of each epoch.
+  ASSERT_EQ(result.iteration, 4);
+  ASSERT_EQ(observer->steps.size(), 4u);
+  for (size_t i = 0; i < observer->steps.size(); ++i) {
+    const StepReport& step = observer->steps[i];
+    EXPECT_EQ(step.iteration, static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(step.epoch, static_cast<int64_t>(i) / 2 + 1);
+    EXPECT_EQ(step.position, i % 2 == 0 ? 2 : 3);
+    EXPECT_EQ(step.num_batches, 3);
+    EXPECT_TRUE(step.writer);
+    EXPECT_TRUE(std::isfinite(step.loss) && step.loss > 0) << step.loss;
+    EXPECT_GT(step.lr, 0);
+  }
+  // The epoch reports are metrics.csv's rows, validation included.
+  const auto lines = read_lines(run / "metrics.csv");
+  ASSERT_EQ(lines.size(), 3u);
+  ASSERT_EQ(observer->rows.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    const MetricsRow& row = observer->rows[e];
+    EXPECT_EQ(row.epoch, static_cast<int64_t>(e) + 1);
+    EXPECT_NEAR(row.train_loss, column(lines[e + 1], 1), 1e-4);
+    EXPECT_DOUBLE_EQ(row.lr, observer->steps[2 * e + 1].lr);
+    ASSERT_TRUE(row.top1.has_value());
+    EXPECT_NEAR(*row.top1, column(lines[e + 1], 3), 1e-4);
+    EXPECT_TRUE(observer->validated[e]);
+  }
+  EXPECT_DOUBLE_EQ(*observer->rows.back().top1, result.last_metrics.at("top1"));
 }
 
 // Runs `args` to completion in one go, and again in `run_b` interrupted every
