@@ -41,9 +41,9 @@ timed "$build/eval/scenery-inspect" segment --inspect.checkpoint "$out/run/best.
   --inspect.input "$out/ade/images/validation" --inspect.input_size 112 --inspect.out "$out/segment"
 test -s "$out/segment/index.html"
 test "$(ls "$out/segment/units/layer4" | wc -l)" -eq 512
-# Receptive fields by occlusion, small (2 units, 3 images, a stride-6 grid).
+# Receptive fields by occlusion, small (2 units, 3 images, a stride-12 grid).
 timed "$build/eval/scenery-inspect" rf --inspect.checkpoint "$out/run/best.ckpt" "${common[@]}" \
-  --rf.units 0-1 --rf.top_images 3 --rf.stride 6 --inspect.out "$out/rf"
+  --rf.units 0-1 --rf.top_images 3 --rf.stride 12 --inspect.out "$out/rf"
 grep -q '"theoretical_size": "435"' "$out/rf/rf.json"
 test "$(ls "$out/rf/maps/layer4" | wc -l)" -eq 2
 # Minimal images over the first 60 validation images (annotated object regions),
