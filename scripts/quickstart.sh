@@ -36,7 +36,7 @@ bin=${SCENERY_BUILD_DIR:-build}
 data_tool="$bin/data/scenery-data"
 train_tool="$bin/train/scenery-train"
 eval_tool="$bin/eval/scenery-eval"
-inspect_tool="$bin/eval/scenery-inspect"
+inspect_tool="$bin/inspect/scenery-inspect"
 
 # The demo folder is ours to recreate; anything else of that name is the user's.
 if [ -e "$out" ]; then

@@ -3,7 +3,9 @@
 //   scenery::Config config("scenery-train", "...");
 //   scenery::train::add_all_train_options(config);
 //   config.parse({"--config", "configs/quickstart.cfg"});
-//   auto result = scenery::train::run_training(config);
+//   scenery::train::Trainer trainer(config);     // the whole setup; throws on bad input
+//   trainer.add_observer(my_tensorboard_writer);  // optional: per-step and per-epoch reports
+//   auto result = trainer.run();                  // or run_training(config)
 //   return result.interrupted ? scenery::kExitInterrupted : scenery::kExitOk;
 //
 // Order of events: option values, the resume/weights conflict and a writable

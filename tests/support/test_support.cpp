@@ -120,7 +120,7 @@ uint16_t free_port() {
 }
 
 std::string tool_path(const std::string& name) {
-  for (const char* sub : {"data", "models", "eval", "train"}) {
+  for (const char* sub : {"data", "models", "eval", "inspect", "train"}) {
     const fs::path p = fs::path(SCENERY_BINARY_DIR) / sub / name;
     if (fs::exists(p)) return p.string();
   }
