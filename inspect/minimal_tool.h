@@ -1,5 +1,5 @@
 // `scenery-inspect minimal`: minimal images with the classifier in the loop
-// (eval/minimal_image.h) over an image, a folder or a dataset split, and per
+// (inspect/minimal_image.h) over an image, a folder or a dataset split, and per
 // scene class which objects its minimal images keep.
 #pragma once
 
