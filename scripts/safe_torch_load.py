@@ -302,7 +302,7 @@ def _load_zip(path, size):
             expected = storage.numel() * storage.element_size()
             _fill(storage, _read_record(archive, record, expected, path), big_endian,
                   f"{path}: {record}")
-    return obj, storages
+    return obj
 
 
 def _read_record(archive, name, limit, path):
@@ -366,7 +366,7 @@ def _load_legacy(path, size):
                 f"{storage.numel()}")
         _fill(storage, f.read(count * storage.element_size()), False,
               f"{path}: storage {key}")
-    return obj, storages
+    return obj
 
 
 def load(path):
@@ -375,9 +375,9 @@ def load(path):
     try:
         size = os.path.getsize(path)
         if zipfile.is_zipfile(path):
-            obj, _ = _load_zip(path, size)
+            obj = _load_zip(path, size)
         else:
-            obj, _ = _load_legacy(path, size)
+            obj = _load_legacy(path, size)
         return _materialise(obj, path, max(size, 1))
     except CheckpointError:
         raise
