@@ -46,7 +46,8 @@ int dispatch_subcommand(const std::string& program, int argc, const char* const 
 }
 
 void add_common_options(Config& config) {
-  config.add<std::string>("log-level", "info", "log verbosity: debug, info, warn or error");
+  config.add_choice("log-level", "info", {"debug", "info", "warn", "error"},
+                    "log verbosity: debug, info, warn or error");
 }
 
 std::optional<int> parse_or_exit(Config& config, const std::vector<std::string>& args) {

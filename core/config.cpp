@@ -15,29 +15,7 @@ namespace scenery {
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
-const std::vector<std::string>& config_sections() {
-  static const std::vector<std::string> sections = {"data",    "model", "train", "eval", "dist",
-                                                    "inspect", "cam",   "units", "rf",   "minimal"};
-  return sections;
-}
-
 namespace {
-
-const std::map<std::string, std::string>& section_titles() {
-  static const std::map<std::string, std::string> titles = {
-      {"data", "[data] datasets, decoding and loading"},
-      {"model", "[model] architecture and weights"},
-      {"train", "[train] optimisation and run directory"},
-      {"eval", "[eval] evaluation protocol and outputs"},
-      {"dist", "[dist] distributed training"},
-      {"inspect", "[inspect] looking inside a trained model (scenery-inspect)"},
-      {"cam", "[cam] class activation maps"},
-      {"units", "[units] unit dissection and segmentation"},
-      {"rf", "[rf] receptive fields by occlusion"},
-      {"minimal", "[minimal] minimal images"},
-  };
-  return titles;
-}
 
 std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r");
@@ -72,6 +50,11 @@ std::string strip_value(const std::string& raw) {
     }
   }
   return v;
+}
+
+// Options without a section exist only on the command line: named as typed there.
+std::string shown_key(const std::string& key) {
+  return key.find('.') == std::string::npos ? "--" + key : key;
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -132,34 +115,57 @@ Config::Config(std::string program, std::string summary)
       "dump-config", "print the resolved configuration as INI and exit");
 }
 
+Config& Config::section(const std::string& name, const std::string& title) {
+  for (const auto& [known, known_title] : sections_) {
+    if (known != name) continue;
+    if (known_title != title) throw std::logic_error("section declared with two titles: " + name);
+    return *this;
+  }
+  if (name.empty() || name.find_first_of(".[] \t") != std::string::npos)
+    throw std::logic_error("invalid section name: " + name);
+  sections_.emplace_back(name, title);
+  return *this;
+}
+
+bool Config::knows_section(const std::string& name) const {
+  return std::any_of(sections_.begin(), sections_.end(),
+                     [&](const auto& s) { return s.first == name; });
+}
+
 po::options_description& Config::group(const std::string& section) {
   auto it = groups_.find(section);
   if (it == groups_.end()) {
-    const auto& titles = section_titles();
-    it = groups_.emplace(section, po::options_description(titles.at(section), 100, 50)).first;
+    if (!knows_section(section)) this->section(section, "[" + section + "]");
+    std::string title;
+    for (const auto& [name, t] : sections_)
+      if (name == section) title = t;
+    it = groups_.emplace(section, po::options_description(title, 100, 50)).first;
   }
   return it->second;
+}
+
+std::vector<std::string> Config::section_names() const {
+  std::vector<std::string> names;
+  for (const auto& s : sections_)
+    names.push_back(s.first);
+  return names;
 }
 
 template <class T>
 Config& Config::add_entry(const std::string& key, po::typed_value<T>* semantic,
                           const std::string& doc,
                           std::function<std::string(const boost::any&)> format,
-                          std::string expected) {
+                          std::string expected, std::function<bool(boost::any&)> accept) {
   if (entries_.count(key)) throw std::logic_error("option registered twice: " + key);
   std::string section;
   const auto dot = key.find('.');
   if (dot != std::string::npos) {
     section = key.substr(0, dot);
-    const auto& sections = config_sections();
-    if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
-      throw std::logic_error("option in unknown section: " + key);
-    }
     group(section).add_options()(key.c_str(), semantic, doc.c_str());
   } else {
     general_.add_options()(key.c_str(), semantic, doc.c_str());
   }
-  entries_[key] = Entry{section, doc, std::move(format), std::move(expected)};
+  entries_[key] = Entry{section, doc, std::move(format), std::move(expected), std::move(accept)};
   order_.push_back(key);
   return *this;
 }
@@ -177,6 +183,79 @@ Config& Config::add(const std::string& key, const T& default_value, const std::s
       type_description<T>());
 }
 
+template <class T>
+Config& Config::add(const std::string& key, const T& default_value, const std::string& doc,
+                    Bounds bounds) {
+  static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, "bounds are for numbers");
+  if (!bounds.contains(static_cast<double>(default_value)))
+    throw std::logic_error("default outside the declared bounds: " + key);
+  add<T>(key, default_value, doc);
+  Entry& entry = entries_.at(key);
+  entry.expected += " " + bounds.describe();
+  entry.accept = [bounds](boost::any& v) {
+    return bounds.contains(static_cast<double>(boost::any_cast<T>(v)));
+  };
+  return *this;
+}
+
+Config& Config::add_checked_string(const std::string& key, const std::string& default_value,
+                                   const std::string& doc, std::string expected,
+                                   std::function<bool(std::string&)> accept) {
+  std::string checked_default = default_value;
+  if (!accept(checked_default)) throw std::logic_error("default refused by its own rule: " + key);
+  add<std::string>(key, checked_default, doc);
+  Entry& entry = entries_.at(key);
+  entry.expected = std::move(expected);
+  entry.accept = [accept = std::move(accept)](boost::any& v) {
+    std::string text = boost::any_cast<std::string>(v);
+    if (!accept(text)) return false;
+    v = text;  // canonical spelling
+    return true;
+  };
+  return *this;
+}
+
+Config& Config::add_choice(const std::string& key, const std::string& default_value,
+                           const std::vector<std::string>& choices, const std::string& doc) {
+  return add_checked_string(key, default_value, doc, one_of(choices), [choices](std::string& v) {
+    return std::find(choices.begin(), choices.end(), v) != choices.end();
+  });
+}
+
+template <class T>
+Config& Config::add_list(const std::string& key, const std::string& default_text,
+                         const std::string& doc, const ListRule& rule) {
+  return add_checked_string(key, default_text, doc, describe_list<T>(rule),
+                            [key, rule](std::string& v) {
+                              try {
+                                parse_list<T>(key, v, rule);
+                                return true;
+                              } catch (const ConfigError&) {
+                                return false;
+                              }
+                            });
+}
+
+Config& Config::add_tristate(const std::string& key, const std::string& doc) {
+  return add_checked_string(
+      key, "auto", doc, "auto, or a boolean (yes/no, true/false, 1/0, on/off)", [](std::string& v) {
+        v = canonical_tristate(v);
+        return !v.empty();
+      });
+}
+
+template Config& Config::add_list<double>(const std::string&, const std::string&,
+                                          const std::string&, const ListRule&);
+template Config& Config::add_list<int>(const std::string&, const std::string&, const std::string&,
+                                       const ListRule&);
+template Config& Config::add_list<int64_t>(const std::string&, const std::string&,
+                                           const std::string&, const ListRule&);
+template Config& Config::add_list<std::string>(const std::string&, const std::string&,
+                                               const std::string&, const ListRule&);
+template Config& Config::add<int>(const std::string&, const int&, const std::string&, Bounds);
+template Config& Config::add<int64_t>(const std::string&, const int64_t&, const std::string&,
+                                      Bounds);
+template Config& Config::add<double>(const std::string&, const double&, const std::string&, Bounds);
 template Config& Config::add<bool>(const std::string&, const bool&, const std::string&);
 template Config& Config::add<int>(const std::string&, const int&, const std::string&);
 template Config& Config::add<int64_t>(const std::string&, const int64_t&, const std::string&);
@@ -187,8 +266,8 @@ template Config& Config::add<std::string>(const std::string&, const std::string&
 po::options_description Config::all_options() const {
   po::options_description all;
   all.add(general_);
-  for (const auto& section : config_sections()) {
-    auto it = groups_.find(section);
+  for (const auto& section : sections_) {
+    auto it = groups_.find(section.first);
     if (it != groups_.end()) all.add(it->second);
   }
   return all;
@@ -210,10 +289,8 @@ void Config::unknown_key(const std::string& key, const std::string& where) const
   if (best != std::string::npos && best <= std::max<size_t>(2, key.size() / 4)) {
     msg += fmt::format(" (did you mean '{}'?)", closest);
   }
-  if (!section.empty() && groups_.count(section) == 0 &&
-      std::find(config_sections().begin(), config_sections().end(), section) ==
-          config_sections().end()) {
-    msg += fmt::format("; valid sections: {}", fmt::join(config_sections(), ", "));
+  if (!section.empty() && !knows_section(section)) {
+    msg += fmt::format("; valid sections: {}", fmt::join(section_names(), ", "));
   } else if (!same_section.empty()) {
     msg += fmt::format("; valid {}: {}",
                        section.empty() ? "options without a section" : "keys in [" + section + "]",
@@ -233,9 +310,10 @@ void Config::store_value(const std::string& key, const std::string& value,
   try {
     option->semantic()->parse(parsed, {value}, false);
   } catch (const po::error&) {
-    throw ConfigError(fmt::format("{}: invalid value '{}' for {}: expected {}", where, value, key,
-                                  entry->second.expected));
+    throw_invalid_value(where, shown_key(key), value, entry->second.expected);
   }
+  if (entry->second.accept && !entry->second.accept(parsed))
+    throw_invalid_value(where, shown_key(key), value, entry->second.expected);
   auto& raw = static_cast<std::map<std::string, po::variable_value>&>(values_);
   raw[key] = po::variable_value(parsed, false);
   sources_[key] = where;
@@ -263,10 +341,9 @@ void Config::read_file(const fs::path& file) {
             fmt::format("{}: malformed section header '{}': expected '[name]'", where, text));
       }
       section = trim(text.substr(1, text.size() - 2));
-      const auto& sections = config_sections();
-      if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
+      if (!knows_section(section) && !is_ignored(section)) {
         throw ConfigError(fmt::format("{}: unknown section [{}]; valid sections: {}", where,
-                                      section, fmt::join(sections, ", ")));
+                                      section, fmt::join(section_names(), ", ")));
       }
       continue;
     }
@@ -280,7 +357,7 @@ void Config::read_file(const fs::path& file) {
       throw ConfigError(
           fmt::format("{}: key '{}' appears before any section header; put it "
                       "under one of [{}]",
-                      where, name, fmt::join(config_sections(), "] [")));
+                      where, name, fmt::join(section_names(), "] [")));
     }
     const std::string key = section + "." + name;
     if (auto it = seen_at.find(key); it != seen_at.end()) {
@@ -288,9 +365,7 @@ void Config::read_file(const fs::path& file) {
           fmt::format("{}: duplicate key '{}' (first set on line {})", where, key, it->second));
     }
     seen_at[key] = line_no;
-    if (std::find(ignored_sections_.begin(), ignored_sections_.end(), section) !=
-        ignored_sections_.end())
-      continue;
+    if (is_ignored(section)) continue;
     if (!entries_.count(key)) unknown_key(key, where);
     // The command line wins: only defaulted values are replaced by the file.
     if (values_.count(key) && !values_[key].defaulted()) continue;
@@ -314,17 +389,49 @@ ParseOutcome Config::parse(const std::vector<std::string>& args) {
     name.erase(0, name.find_first_not_of('-'));
     unknown_key(name, "command line");
   } catch (const po::invalid_option_value& e) {
-    throw ConfigError(fmt::format("command line: {}", e.what()));
+    std::string name = e.get_option_name();
+    name.erase(0, name.find_first_not_of('-'));
+    invalid_command_line_value(name, args);
   } catch (const po::error& e) {
     throw ConfigError(fmt::format("command line: {}; see {} --help", e.what(), program_));
   }
   for (const auto& [key, value] : values_) {
     sources_[key] = value.defaulted() ? "default" : "command line";
   }
+  check_command_line_values(args);
   if (values_.count("help")) return ParseOutcome::kPrintedHelp;
   if (values_.count("config")) read_file(values_["config"].as<std::string>());
   if (values_.count("dump-config")) return ParseOutcome::kDumpedConfig;
   return ParseOutcome::kRun;
+}
+
+void Config::check_command_line_values(const std::vector<std::string>& args) {
+  for (auto& [key, value] : values_) {
+    if (value.defaulted()) continue;
+    auto entry = entries_.find(key);
+    if (entry == entries_.end() || !entry->second.accept) continue;
+    if (!entry->second.accept(value.value())) invalid_command_line_value(key, args);
+  }
+}
+
+// Boost keeps the refused text to itself: it is found again in `args`
+// (--key=VALUE or --key VALUE; the last one wins, as in Boost).
+void Config::invalid_command_line_value(const std::string& key,
+                                        const std::vector<std::string>& args) const {
+  std::string value;
+  const std::string flag = "--" + key;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind(flag + "=", 0) == 0) value = args[i].substr(flag.size() + 1);
+    if (args[i] == flag && i + 1 < args.size()) value = args[i + 1];
+  }
+  auto entry = entries_.find(key);
+  throw_invalid_value("command line", shown_key(key), value,
+                      entry == entries_.end() ? "a valid value" : entry->second.expected);
+}
+
+bool Config::is_ignored(const std::string& section) const {
+  return std::find(ignored_sections_.begin(), ignored_sections_.end(), section) !=
+         ignored_sections_.end();
 }
 
 bool Config::has(const std::string& key) const {
@@ -345,6 +452,23 @@ T Config::get(const std::string& key) const {
   }
 }
 
+template <class T>
+std::vector<T> Config::get_list(const std::string& key) const {
+  return parse_list<T>(key, get<std::string>(key), ListRule::any_length());
+}
+
+Tristate Config::get_tristate(const std::string& key) const {
+  const std::string v = canonical_tristate(get<std::string>(key));
+  if (v == "yes") return Tristate::kYes;
+  if (v == "no") return Tristate::kNo;
+  if (v == "auto") return Tristate::kAuto;
+  throw std::logic_error("not a tristate option: " + key);
+}
+
+template std::vector<double> Config::get_list<double>(const std::string&) const;
+template std::vector<int> Config::get_list<int>(const std::string&) const;
+template std::vector<int64_t> Config::get_list<int64_t>(const std::string&) const;
+template std::vector<std::string> Config::get_list<std::string>(const std::string&) const;
 template bool Config::get<bool>(const std::string&) const;
 template int Config::get<int>(const std::string&) const;
 template int64_t Config::get<int64_t>(const std::string&) const;
@@ -359,7 +483,7 @@ std::string Config::source(const std::string& key) const {
 std::string Config::dump() const {
   std::string out =
       fmt::format("# Resolved configuration of {}; read it back with --config\n", program_);
-  for (const auto& section : config_sections()) {
+  for (const auto& section : section_names()) {
     bool header = false;
     for (const auto& key : order_) {
       const Entry& entry = entries_.at(key);
@@ -388,7 +512,7 @@ fs::path Config::write_resolved(const fs::path& dir) const {
 std::string Config::help() const {
   std::ostringstream out;
   out << program_ << " — " << summary_ << "\n\n" << general_;
-  for (const auto& section : config_sections()) {
+  for (const auto& section : section_names()) {
     auto it = groups_.find(section);
     if (it != groups_.end()) out << "\n" << it->second;
   }

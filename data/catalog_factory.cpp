@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/option_rules.h"
 #include "data/catalog_readers.h"
 
 namespace scenery::data {
@@ -49,8 +50,7 @@ Catalog open_catalog(const CatalogSpec& spec) {
     }
     return reader(spec);
   }
-  throw ConfigError(fmt::format("unknown data.dataset '{}'; valid datasets: {}", spec.dataset,
-                                fmt::join(catalog_datasets(), ", ")));
+  throw_invalid_value("", "data.dataset", spec.dataset, one_of(catalog_datasets()));
 }
 
 CatalogSpec catalog_spec_from_config(const Config& config) {

@@ -2,20 +2,29 @@
 
 #include <fmt/core.h>
 
-#include "core/error.h"
-#include "data/image_header.h"
-
-#include <stdexcept>
+#include "data/catalog_readers.h"
 
 namespace scenery::data {
 
-void add_data_options(Config& c) {
-  c.add<std::string>("data.dataset", "places365",
-                     "layout: places365, places365-easy, places205, sun397, mit67, ade20k, "
-                     "folder, list");
+namespace {
+
+// A 'lo,hi' default written from the parameter structs, so the numbers live there only.
+std::string range_text(double lo, double hi) {
+  return fmt::format("{},{}", lo, hi);
+}
+
+std::pair<double, double> range_of(const Config& c, const std::string& key) {
+  const auto v = c.get_list<double>(key);
+  return {v.at(0), v.at(1)};
+}
+
+void add_catalog_options(Config& c) {
+  c.add_choice("data.dataset", "places365", catalog_datasets(),
+               "layout: places365, places365-easy, places205, sun397, mit67, ade20k, folder, list");
   c.add<std::string>("data.root", "", "dataset root folder (the extracted official archive)");
   c.add<std::string>("data.split", "train", "split: train, val or test");
-  c.add<int>("data.partition", 1, "SUN397 partition 1..10 (Training_NN / Testing_NN)");
+  c.add<int>("data.partition", 1, "SUN397 partition 1..10 (Training_NN / Testing_NN)",
+             Bounds::within(1, 10));
   c.add<bool>("data.large", false,
               "places365: read the high-resolution data_large/val_large/test_large folders");
   c.add<std::string>("data.list", "",
@@ -25,69 +34,100 @@ void add_data_options(Config& c) {
                      "list: optional file of class names, one per line (line = label)");
   c.add<bool>("data.semantic_maps", true,
               "ade20k: use noisy_annotations_RGB/noisy_scores_RGB when present");
-  c.add<int>("data.batch_size", 32, "images per batch (per rank)");
-  c.add<int>("data.workers", 2, "decode/transform threads");
-  c.add<int>("data.prefetch", 4, "batches prepared ahead of the consumer");
-  c.add<int64_t>("data.seed", 0, "seed of shuffling and random augmentation");
-  c.add<std::string>("data.on_error", "skip",
-                     "unreadable image: skip (counted warning) or fail (stop naming the file)");
-  c.add<int64_t>("data.max_image_pixels", kDefaultMaxImagePixels,
+}
+
+void add_loading_options(Config& c) {
+  const LoaderOptions d;
+  c.add<int>("data.batch_size", static_cast<int>(d.batch_size), "images per batch (per rank)",
+             Bounds::at_least(1));
+  c.add<int>("data.workers", d.workers, "decode/transform threads", Bounds::at_least(1));
+  c.add<int>("data.prefetch", d.prefetch, "batches prepared ahead of the consumer",
+             Bounds::at_least(1));
+  c.add<int64_t>("data.seed", static_cast<int64_t>(d.seed),
+                 "seed of shuffling and random augmentation");
+  c.add_choice("data.on_error", on_error_choices().name_of(d.on_error), on_error_choices().names(),
+               "unreadable image: skip (counted warning) or fail (stop naming the file)");
+  c.add<int64_t>("data.max_image_pixels", d.max_image_pixels,
                  "refuse images whose header declares more pixels (decompression bombs; "
-                 "Pillow's limit by default), 0 = no limit");
-  // Augmentations (training only), off or torchvision's defaults, so the
-  // official recipes stay exact; each follows its torchvision transform.
-  c.add<std::string>("data.crop_scale", "0.08,1",
-                     "RandomResizedCrop: area fraction range 'lo,hi' (fractions like 3/4 allowed)");
-  c.add<std::string>("data.crop_ratio", "3/4,4/3", "RandomResizedCrop: aspect ratio range 'lo,hi'");
-  c.add<double>("data.brightness", 0, "ColorJitter brightness (factor in [1-x, 1+x]); 0 = off");
-  c.add<double>("data.contrast", 0, "ColorJitter contrast; 0 = off");
-  c.add<double>("data.saturation", 0, "ColorJitter saturation; 0 = off");
-  c.add<double>("data.hue", 0, "ColorJitter hue (shift in [-x, x], x <= 0.5); 0 = off");
-  c.add<double>("data.random_erasing", 0,
-                "RandomErasing probability (after normalisation, value 0); 0 = off");
-  c.add<std::string>("data.erasing_scale", "0.02,0.33", "RandomErasing area fraction range");
-  c.add<std::string>("data.erasing_ratio", "0.3,3.3", "RandomErasing aspect ratio (h/w) range");
-  c.add<int>("data.image_size", 224, "crop size fed to the network");
-  c.add<int>("data.resize", 256, "eval: shorter side resized to this before the centre crop");
+                 "Pillow's limit by default), 0 = no limit",
+                 Bounds::at_least(0));
+  c.add<int>("data.image_size", d.train.crop.size, "crop size fed to the network",
+             Bounds::at_least(1));
+  c.add<int>("data.resize", d.eval.resize,
+             "eval: shorter side resized to this before the centre crop", Bounds::at_least(1));
 }
 
-int64_t max_image_pixels_from_config(const Config& c) {
-  const auto v = c.get<int64_t>("data.max_image_pixels");
-  if (v < 0)
-    throw ConfigError(fmt::format(
-        "data.max_image_pixels: expected 0 (no limit) or a positive pixel count, got {}", v));
-  return v;
+// Augmentations (training only), off or torchvision's defaults, so the
+// official recipes stay exact; each follows its torchvision transform.
+void add_augmentation_options(Config& c) {
+  const TrainTransformParams d;
+  const auto fraction = ListRule::range(Bounds::within(1e-6, 1.0));
+  const auto ratio = ListRule::range(Bounds::within(1e-3, 1e3));
+  c.add_list<double>("data.crop_scale", range_text(d.crop.scale_min, d.crop.scale_max),
+                     "RandomResizedCrop: area fraction range 'lo,hi' (fractions like 3/4 allowed)",
+                     fraction);
+  c.add_list<double>("data.crop_ratio", range_text(d.crop.ratio_min, d.crop.ratio_max),
+                     "RandomResizedCrop: aspect ratio range 'lo,hi'", ratio);
+  const auto factor = Bounds::within(0, 1e3);
+  c.add<double>("data.brightness", d.jitter.brightness,
+                "ColorJitter brightness (factor in [1-x, 1+x]); 0 = off", factor);
+  c.add<double>("data.contrast", d.jitter.contrast, "ColorJitter contrast; 0 = off", factor);
+  c.add<double>("data.saturation", d.jitter.saturation, "ColorJitter saturation; 0 = off", factor);
+  c.add<double>("data.hue", d.jitter.hue, "ColorJitter hue (shift in [-x, x]); 0 = off",
+                Bounds::within(0, 0.5));
+  c.add<double>("data.random_erasing", d.erasing.probability,
+                "RandomErasing probability (after normalisation, value 0); 0 = off",
+                Bounds::within(0, 1));
+  c.add_list<double>("data.erasing_scale", range_text(d.erasing.scale_min, d.erasing.scale_max),
+                     "RandomErasing area fraction range", fraction);
+  c.add_list<double>("data.erasing_ratio", range_text(d.erasing.ratio_min, d.erasing.ratio_max),
+                     "RandomErasing aspect ratio (h/w) range", ratio);
 }
 
-std::pair<double, double> range_from_config(const Config& c, const std::string& key, double lo,
-                                            double hi) {
-  const auto text = c.get<std::string>(key);
-  auto number = [&](std::string part) {
-    const auto slash = part.find('/');
-    try {
-      size_t used = 0;
-      if (slash == std::string::npos) {
-        const double v = std::stod(part, &used);
-        if (used != part.size()) throw std::invalid_argument(part);
-        return v;
-      }
-      size_t u1 = 0, u2 = 0;
-      const std::string num = part.substr(0, slash), den = part.substr(slash + 1);
-      const double v = std::stod(num, &u1) / std::stod(den, &u2);
-      if (u1 != num.size() || u2 != den.size()) throw std::invalid_argument(part);
-      return v;
-    } catch (const std::exception&) {
-      throw ConfigError(fmt::format("{}: '{}' is not a number (in '{}')", key, part, text));
-    }
-  };
-  const auto comma = text.find(',');
-  if (comma == std::string::npos || text.find(',', comma + 1) != std::string::npos)
-    throw ConfigError(fmt::format("{}: expected 'lo,hi', got '{}'", key, text));
-  const double a = number(text.substr(0, comma)), b = number(text.substr(comma + 1));
-  if (!(a <= b) || a < lo || b > hi)
-    throw ConfigError(
-        fmt::format("{}: expected {} <= lo <= hi <= {}, got '{}'", key, lo, hi, text));
-  return {a, b};
+}  // namespace
+
+void add_data_options(Config& c) {
+  c.section("data", "[data] datasets, decoding and loading");
+  add_catalog_options(c);
+  add_loading_options(c);
+  add_augmentation_options(c);
+}
+
+const Choices<OnError>& on_error_choices() {
+  static const Choices<OnError> choices{{"skip", OnError::kSkip}, {"fail", OnError::kFail}};
+  return choices;
+}
+
+OnError parse_on_error(const std::string& name) {
+  return on_error_choices().at("data.on_error", name);
+}
+
+LoaderOptions loader_options_from_config(const Config& c, bool train) {
+  LoaderOptions o;
+  o.batch_size = c.get<int>("data.batch_size");
+  o.workers = c.get<int>("data.workers");
+  o.prefetch = c.get<int>("data.prefetch");
+  o.seed = static_cast<uint64_t>(c.get<int64_t>("data.seed"));
+  o.on_error = parse_on_error(c.get<std::string>("data.on_error"));
+  o.max_image_pixels = c.get<int64_t>("data.max_image_pixels");
+  const int image_size = c.get<int>("data.image_size");
+  o.train.crop.size = image_size;
+  if (train) {
+    auto& crop = o.train.crop;
+    std::tie(crop.scale_min, crop.scale_max) = range_of(c, "data.crop_scale");
+    std::tie(crop.ratio_min, crop.ratio_max) = range_of(c, "data.crop_ratio");
+    o.train.jitter = {c.get<double>("data.brightness"), c.get<double>("data.contrast"),
+                      c.get<double>("data.saturation"), c.get<double>("data.hue")};
+    auto& erasing = o.train.erasing;
+    erasing.probability = c.get<double>("data.random_erasing");
+    std::tie(erasing.scale_min, erasing.scale_max) = range_of(c, "data.erasing_scale");
+    std::tie(erasing.ratio_min, erasing.ratio_max) = range_of(c, "data.erasing_ratio");
+  }
+  o.eval.crop = image_size;
+  o.eval.resize = c.get<int>("data.resize");
+  o.mode = train ? LoaderMode::kTrain : LoaderMode::kEval;
+  o.shuffle = train;
+  return o;
 }
 
 }  // namespace scenery::data

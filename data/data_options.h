@@ -1,22 +1,25 @@
+// The [data] section: which dataset, where, and how it is loaded. Each option is
+// declared here, with what its value must be, next to the code that reads it;
+// the defaults are those of LoaderOptions (data/loader.h) and of the transform
+// parameters (data/transforms.h), written once there.
 #pragma once
 
-#include <string>
-#include <utility>
-
 #include "core/config.h"
+#include "data/loader.h"
 
 namespace scenery::data {
 
-// Registers the [data] section: which dataset, where, and how it is loaded.
+// Registers the [data] section.
 void add_data_options(Config& config);
 
-// data.max_image_pixels, validated: 0 (no limit) or a positive pixel count,
-// else ConfigError naming the value.
-int64_t max_image_pixels_from_config(const Config& config);
+// The [data] loading options (batch_size, workers, prefetch, seed, on_error,
+// max_image_pixels, image_size, resize and, for training, the augmentations)
+// applied to LoaderOptions' defaults; `train` picks kTrain + shuffle,
+// otherwise kEval without shuffling.
+LoaderOptions loader_options_from_config(const Config& config, bool train);
 
-// A 'lo,hi' option (each a number or a fraction a/b) within [min, max], else
-// ConfigError naming the key and the value.
-std::pair<double, double> range_from_config(const Config& config, const std::string& key,
-                                            double min, double max);
+// data.on_error's names.
+const Choices<OnError>& on_error_choices();
+OnError parse_on_error(const std::string& name);  // ConfigError naming the choices otherwise
 
 }  // namespace scenery::data

@@ -45,10 +45,6 @@
 #include "data/semantic_input.h"
 #include "data/transforms.h"
 
-namespace scenery {
-class Config;
-}
-
 namespace scenery::data {
 
 enum class OnError { kSkip, kFail };
@@ -89,11 +85,7 @@ struct LoaderOptions {
   bool pin_memory = false;  // page-locked batches; ignored unless CUDA is available
 };
 
-// [data] options of data/data_options.cpp (batch_size, workers, prefetch,
-// seed, on_error, max_image_pixels, image_size, resize) applied to the defaults above;
-// `train` picks kTrain + shuffle, otherwise kEval without shuffling.
-LoaderOptions loader_options_from_config(const Config& config, bool train);
-OnError parse_on_error(const std::string& name);  // "skip" | "fail", else ConfigError
+// The [data] options read into these: data/data_options.h.
 
 class Loader {
  public:
@@ -125,7 +117,8 @@ class Loader {
     std::exception_ptr error;  // on_error = kFail: the first bad sample
     bool end = false;          // end of the epoch
   };
-  struct Worker;
+  struct Worker;         // decodes samples into batch slots: data/loader_worker.h
+  struct EpochProducer;  // one epoch's pipeline, on the producer thread: data/loader.cpp
   void produce(int64_t epoch, int64_t first_batch);
   bool push(Item item);
 

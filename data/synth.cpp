@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/option_rules.h"
 #include "data/synth_names.h"
 #include "data/synth_scene.h"
 
@@ -510,7 +511,12 @@ SynthDifficulty synth_difficulty(const std::string& name) {
     return d;
   }
   throw UsageError(
-      fmt::format("unknown difficulty '{}'; valid difficulties: easy, medium, hard", name));
+      invalid_value_message("", "--difficulty", name, one_of(synth_difficulty_names())));
+}
+
+const std::vector<std::string>& synth_difficulty_names() {
+  static const std::vector<std::string> names = {"easy", "medium", "hard"};
+  return names;
 }
 
 int synth_eval_per_class(int per_class) {
@@ -520,8 +526,7 @@ int synth_eval_per_class(int per_class) {
 SynthResult write_synthetic_dataset(const SynthOptions& o) {
   const auto& layouts = synth_layouts();
   if (std::find(layouts.begin(), layouts.end(), o.layout) == layouts.end()) {
-    throw UsageError(
-        fmt::format("unknown layout '{}'; valid layouts: {}", o.layout, fmt::join(layouts, ", ")));
+    throw UsageError(invalid_value_message("", "--layout", o.layout, one_of(layouts)));
   }
   if (o.out.empty()) throw UsageError("--out is required: the folder to write the dataset into");
   if (o.per_class < 1)

@@ -63,8 +63,10 @@ struct SynthDifficulty {
   double illumination = 0.15, colour_cast = 10, shading = 0, noise_scale = 1;
 };
 
-// "easy", "medium" or "hard"; UsageError naming the valid ones otherwise.
+// The difficulties by name: synth_difficulty_names() = easy, medium, hard;
+// UsageError naming the valid ones otherwise.
 SynthDifficulty synth_difficulty(const std::string& name);
+const std::vector<std::string>& synth_difficulty_names();
 
 struct SynthOptions {
   std::string layout = "places365";  // one of synth_layouts()

@@ -22,43 +22,48 @@ const char* backend_name(Backend backend) {
   return "?";
 }
 
+const Choices<Backend>& backend_choices() {
+  static const Choices<Backend> choices{
+      {"auto", Backend::kAuto}, {"gloo", Backend::kGloo}, {"nccl", Backend::kNccl}};
+  return choices;
+}
+
 void add_dist_options(Config& c) {
-  c.add<std::string>("dist.backend", "auto",
-                     "collectives: auto (nccl on cuda when this LibTorch has it, else gloo), "
-                     "gloo or nccl");
+  c.section("dist", "[dist] distributed training");
+  const LaunchOptions d;
+  c.add_choice("dist.backend", backend_choices().name_of(d.backend), backend_choices().names(),
+               "collectives: auto (nccl on cuda when this LibTorch has it, else gloo), "
+               "gloo or nccl");
   c.add<std::string>("dist.init", "env",
                      "rendezvous: env (MASTER_ADDR/MASTER_PORT from torchrun, or Slurm's first "
                      "node), tcp://HOST:PORT (rank 0 serves it) or file://PATH (shared FS)");
-  c.add<int>("dist.world_size", 0,
-             "processes taking part; 0 = from WORLD_SIZE (torchrun) or SLURM_NTASKS, else 1");
-  c.add<int>("dist.rank", -1, "rank of this process; -1 = from RANK or SLURM_PROCID, else 0");
-  c.add<int>("dist.local_rank", -1,
-             "rank within the node (its GPU); -1 = from LOCAL_RANK or SLURM_LOCALID, else rank");
-  c.add<double>("dist.timeout", 300,
+  c.add<int>("dist.world_size", d.world_size,
+             "processes taking part; 0 = from WORLD_SIZE (torchrun) or SLURM_NTASKS, else 1",
+             Bounds::at_least(0));
+  c.add<int>("dist.rank", d.rank, "rank of this process; -1 = from RANK or SLURM_PROCID, else 0",
+             Bounds::at_least(-1));
+  c.add<int>("dist.local_rank", d.local_rank,
+             "rank within the node (its GPU); -1 = from LOCAL_RANK or SLURM_LOCALID, else rank",
+             Bounds::at_least(-1));
+  c.add<double>("dist.timeout", d.timeout_s,
                 "seconds a rank waits for the rendezvous or any collective before it fails "
-                "(naming the rank it waited for)");
+                "(naming the rank it waited for)",
+                Bounds::above(0));
+  c.add<double>("dist.bucket_mb", d.bucket_mb,
+                "gradient all-reduce bucket size in MiB (PyTorch DDP's bucket_cap_mb; the first "
+                "bucket is 1 MiB)",
+                Bounds::above(0));
 }
 
 LaunchOptions launch_options_from_config(const Config& c) {
   LaunchOptions o;
-  const auto backend = c.get<std::string>("dist.backend");
-  if (backend == "auto") {
-    o.backend = Backend::kAuto;
-  } else if (backend == "gloo") {
-    o.backend = Backend::kGloo;
-  } else if (backend == "nccl") {
-    o.backend = Backend::kNccl;
-  } else {
-    throw ConfigError(fmt::format("dist.backend: expected auto, gloo or nccl, got '{}'", backend));
-  }
+  o.backend = backend_choices().at("dist.backend", c.get<std::string>("dist.backend"));
   o.init = c.get<std::string>("dist.init");
   o.world_size = c.get<int>("dist.world_size");
   o.rank = c.get<int>("dist.rank");
   o.local_rank = c.get<int>("dist.local_rank");
   o.timeout_s = c.get<double>("dist.timeout");
-  if (!(o.timeout_s > 0)) {
-    throw ConfigError(fmt::format("dist.timeout must be > 0 seconds, got {}", o.timeout_s));
-  }
+  o.bucket_mb = c.get<double>("dist.bucket_mb");
   return o;
 }
 
@@ -231,10 +236,14 @@ torch::Device rank_device(const std::string& key, const std::string& value, int 
     }
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
   }
-  if (value != "cpu" && value != "auto") {
-    throw ConfigError(fmt::format("{}: expected auto, cpu or cuda, got '{}'", key, value));
-  }
+  if (value != "cpu" && value != "auto")
+    throw_invalid_value("", key, value, one_of(device_choices()));
   return torch::Device(torch::kCPU);
+}
+
+const std::vector<std::string>& device_choices() {
+  static const std::vector<std::string> names = {"auto", "cpu", "cuda"};
+  return names;
 }
 
 std::vector<std::string> expand_slurm_nodelist(const std::string& list) {

@@ -29,11 +29,16 @@
 #include <string>
 #include <vector>
 
+#include "core/option_rules.h"
+
 namespace scenery {
 class Config;
 }
 
 namespace scenery::dist {
+
+// PyTorch DDP's bucket_cap_mb default.
+constexpr double kDefaultBucketMb = 25;
 
 enum class Backend { kAuto, kGloo, kNccl };
 const char* backend_name(Backend backend);
@@ -45,12 +50,16 @@ struct LaunchOptions {
   int rank = -1;             // -1: from the environment
   int local_rank = -1;       // -1: from the environment
   double timeout_s = 300;    // rendezvous and every collective
+  // Gradient all-reduce bucket (PyTorch DDP's bucket_cap_mb), used by the
+  // trainer's data parallelism (train/data_parallel.h).
+  double bucket_mb = kDefaultBucketMb;
 };
 
-// Registers [dist]: backend, init, world_size, rank, local_rank, timeout.
+// Registers [dist]: backend, init, world_size, rank, local_rank, timeout, bucket_mb.
 void add_dist_options(Config& config);
-// Reads them back; ConfigError for unknown values.
+// Reads them back (the schema has checked them).
 LaunchOptions launch_options_from_config(const Config& config);
+const Choices<Backend>& backend_choices();
 
 enum class StoreKind { kNone, kTcp, kFile };
 
@@ -86,6 +95,8 @@ Launch resolve_launch(const LaunchOptions& options, const Environment& env);
 // ConfigError for an unknown value, cuda without a GPU, or a local rank
 // beyond the node's GPUs.
 torch::Device rank_device(const std::string& key, const std::string& value, int local_rank);
+// The values rank_device accepts (auto, cpu, cuda): the choices of every *.device option.
+const std::vector<std::string>& device_choices();
 
 // Expands Slurm's compressed host list ("gnode[10,20-22],login1" ->
 // gnode10 gnode20 gnode21 gnode22 login1), zero padding kept ("n[008-010]").

@@ -8,9 +8,9 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/atomic_file.h"
+#include "core/csv_text.h"
 #include "core/error.h"
-#include "eval/csv_text.h"
-#include "eval/json_writer.h"
+#include "core/json_writer.h"
 
 namespace scenery::eval {
 namespace fs = std::filesystem;

@@ -2,8 +2,11 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/log.h"
+#include "core/option_rules.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
 
@@ -55,14 +58,18 @@ SemanticProvider SemanticProvider::from_checkpoint(const std::filesystem::path& 
   return provider;
 }
 
+const std::vector<std::string>& semantic_source_choices() {
+  static const std::vector<std::string> names = {"auto", "masks", "top3", "parsing"};
+  return names;
+}
+
 SemanticProvider resolve_semantic_input(const std::string& source_key, const std::string& source,
                                         const std::string& checkpoint_key,
                                         const std::string& checkpoint, const data::Catalog& catalog,
                                         data::LoaderOptions& loader, torch::Device device) {
-  if (source != "auto" && source != "masks" && source != "top3" && source != "parsing") {
-    throw ConfigError(
-        fmt::format("{}: expected auto, masks, top3 or parsing, got '{}'", source_key, source));
-  }
+  const auto& choices = semantic_source_choices();
+  if (std::find(choices.begin(), choices.end(), source) == choices.end())
+    throw_invalid_value("", source_key, source, one_of(choices));
   const auto where = fmt::format("{} {}", catalog.dataset(), catalog.split());
   // auto prefers predicted (top-3) maps over ground truth: what real images
   // will have, and what the published models were trained and tested on.

@@ -49,6 +49,9 @@ class SemanticProvider {
   torch::Tensor scale_, shift_;  // images -> parser normalisation, [1,3,1,1]
 };
 
+// The values of a semantic-source option (eval.semantic, train.semantic_source).
+const std::vector<std::string>& semantic_source_choices();
+
 // Resolves the semantic-source options (`source_key` = auto | masks | top3 |
 // parsing, `checkpoint_key` = the parsing checkpoint) for `catalog`: sets
 // `loader.semantic` for maps from the data, or returns a provider that computes

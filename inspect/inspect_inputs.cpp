@@ -19,21 +19,32 @@ namespace fs = std::filesystem;
 
 void add_inspect_input_options(Config& c, const std::string& out_default,
                                const std::string& out_holds) {
+  c.section("inspect", "[inspect] looking inside a trained model (scenery-inspect)");
   c.add<std::string>("inspect.checkpoint", "", "checkpoint of the network to inspect");
   c.add<std::string>("inspect.random_arch", "",
                      "instead of a checkpoint: this registry architecture at its random "
                      "initialisation (the baseline a trained network is compared with)");
-  c.add<int>("inspect.random_classes", 365, "classes of the random network's classifier");
+  c.add<int>("inspect.random_classes", 365, "classes of the random network's classifier",
+             Bounds::at_least(1));
   c.add<int>("inspect.seed", 0, "seed of the random network's initialisation");
   c.add<std::string>("inspect.input", "",
                      "an image or a folder of images (searched recursively); empty: the "
                      "dataset split named by the data.* options");
   c.add<std::string>("inspect.out", out_default, "folder for " + out_holds);
-  c.add<std::string>("inspect.device", "auto", "auto (cuda when available), cpu or cuda");
-  c.add<int>("inspect.batch_size", 16, "images per forward pass");
+  c.add_choice("inspect.device", "auto", dist::device_choices(),
+               "auto (cuda when available), cpu or cuda");
+  c.add<int>("inspect.batch_size", 16, "images per forward pass", Bounds::at_least(1));
   c.add<int>("inspect.input_size", 0,
              "network input side S (0: the checkpoint's input size); larger inputs give "
-             "finer maps");
+             "finer maps",
+             Bounds::at_least(0));
+}
+
+void add_inspect_layer_options(Config& c) {
+  c.add_list<std::string>("units.layers", "layer4",
+                          "comma-separated layers, as the state dict names them (layer4, "
+                          "layer3.1, features.28, inception4e); an unknown name lists the valid "
+                          "ones");
 }
 
 InspectedModel load_inspected_model(const Config& config) {
@@ -75,16 +86,11 @@ InspectedModel load_inspected_model(const Config& config) {
 
 int inspect_input_size(const Config& config, const models::CheckpointMeta& meta) {
   const int size = config.get<int>("inspect.input_size");
-  if (size < 0) throw ConfigError(fmt::format("inspect.input_size must be >= 0, got {}", size));
   return size > 0 ? size : static_cast<int>(meta.input_size);
 }
 
 std::vector<std::string> inspect_layers(const Config& config) {
-  std::vector<std::string> out;
-  std::stringstream in(config.get<std::string>("units.layers"));
-  for (std::string item; std::getline(in, item, ',');)
-    if (const auto v = std::string(data::trim_view(item)); !v.empty()) out.push_back(v);
-  return out;
+  return config.get_list<std::string>("units.layers");
 }
 
 InspectInputs list_inspect_inputs(const Config& config) {

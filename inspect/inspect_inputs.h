@@ -51,5 +51,8 @@ int inspect_input_size(const Config& config, const models::CheckpointMeta& meta)
 
 // units.layers: the comma-separated layer names.
 std::vector<std::string> inspect_layers(const Config& config);
+// Registers units.layers, which inspect_layers reads (the layers scanned by
+// dissection, segmentation and receptive fields).
+void add_inspect_layer_options(Config& config);
 
 }  // namespace scenery::inspect

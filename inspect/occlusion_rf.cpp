@@ -6,6 +6,8 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/option_rules.h"
+#include "data/catalog_text.h"
 
 namespace scenery::inspect {
 
@@ -138,6 +140,32 @@ double empirical_rf_size(const torch::Tensor& averaged, int stride, double fract
   if (!(max_value > 0)) return 0;
   const auto cells = (averaged > fraction * max_value).sum().item<int64_t>();
   return std::sqrt(static_cast<double>(cells)) * stride;
+}
+
+std::vector<int64_t> parse_unit_list(const std::string& text, int64_t units) {
+  const auto refuse = [&] {
+    throw_invalid_value(
+        "", "rf.units", text,
+        fmt::format("units and ranges A-B (e.g. 0-7,12) of a layer with {} units, or all", units));
+  };
+  std::vector<int64_t> out;
+  if (data::trim_view(text) == "all") {
+    for (int64_t u = 0; u < units; ++u)
+      out.push_back(u);
+    return out;
+  }
+  for (const auto& item : parse_list<std::string>("rf.units", text, ListRule::any_length())) {
+    const auto dash = item.find('-');
+    int64_t a = 0, b = 0;
+    const bool ok = dash == std::string::npos
+                        ? data::parse_index(item, a) && (b = a, true)
+                        : data::parse_index(item.substr(0, dash), a) &&
+                              data::parse_index(item.substr(dash + 1), b) && a <= b;
+    if (!ok || b >= units) refuse();
+    for (int64_t u = a; u <= b; ++u)
+      out.push_back(u);
+  }
+  return out;
 }
 
 }  // namespace scenery::inspect

@@ -38,6 +38,11 @@ struct OcclusionOptions {
 // when the patch does not fit.
 std::vector<int> occlusion_positions(int side, int patch, int stride);
 
+// rf.units: "0-7,12" -> 0..7, 12; "all" -> 0..units-1. Throws ConfigError for
+// a unit outside 0..units-1 (the layer's count is known only once the network
+// is loaded) or text that is not such a list.
+std::vector<int64_t> parse_unit_list(const std::string& text, int64_t units);
+
 // Where a unit's map peaks, in map cells, and the unoccluded value there.
 struct UnitPeak {
   int64_t unit = 0, row = 0, col = 0;

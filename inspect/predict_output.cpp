@@ -2,8 +2,8 @@
 
 #include <fmt/core.h>
 
-#include "eval/csv_text.h"
-#include "eval/json_writer.h"
+#include "core/csv_text.h"
+#include "core/json_writer.h"
 
 namespace scenery::inspect {
 namespace fs = std::filesystem;
@@ -36,7 +36,7 @@ fs::path map_file_name(const std::string& image_name, int64_t class_index,
 
 std::string prediction_json_line(const PredictedImage& image, const PredictVocabulary& vocab) {
   const ImagePrediction& p = image.prediction;
-  eval::JsonWriter j(/*pretty=*/false);
+  JsonWriter j(/*pretty=*/false);
   j.begin_object();
   j.value("image", image.name);
   if (image.label >= 0) {
@@ -96,12 +96,12 @@ std::string prediction_csv_header(int top_k, bool with_io, bool with_attributes)
 std::string prediction_csv_row(const PredictedImage& image, const PredictVocabulary& vocab,
                                int top_k, bool with_io, bool with_attributes) {
   const ImagePrediction& p = image.prediction;
-  std::string row = eval::csv_field(image.name) + "," +
-                    (image.label >= 0 ? eval::csv_field(label_name(vocab, image.label)) : "");
+  std::string row = csv_field(image.name) + "," +
+                    (image.label >= 0 ? csv_field(label_name(vocab, image.label)) : "");
   for (int i = 0; i < top_k; ++i) {
     if (i < static_cast<int>(p.top_classes.size())) {
       row += fmt::format(",{},{},{:.6f}", p.top_classes[static_cast<size_t>(i)],
-                         eval::csv_field(label_name(vocab, p.top_classes[static_cast<size_t>(i)])),
+                         csv_field(label_name(vocab, p.top_classes[static_cast<size_t>(i)])),
                          p.top_probabilities[static_cast<size_t>(i)]);
     } else {
       row += ",,,";
@@ -117,7 +117,7 @@ std::string prediction_csv_row(const PredictedImage& image, const PredictVocabul
     std::string names;
     for (int64_t a : p.attributes)
       names += (names.empty() ? "" : ";") + vocab.attributes.at(static_cast<size_t>(a));
-    row += "," + eval::csv_field(names);
+    row += "," + csv_field(names);
   }
   std::string files, boxes;
   for (size_t i = 0; i < p.activations.size(); ++i) {
@@ -125,7 +125,7 @@ std::string prediction_csv_row(const PredictedImage& image, const PredictVocabul
     if (i < image.map_files.size()) files += (files.empty() ? "" : ";") + image.map_files[i];
     boxes += fmt::format("{}{} {} {} {}", boxes.empty() ? "" : ";", b.x, b.y, b.width, b.height);
   }
-  return row + "," + eval::csv_field(files) + "," + eval::csv_field(boxes) + "\n";
+  return row + "," + csv_field(files) + "," + csv_field(boxes) + "\n";
 }
 
 }  // namespace scenery::inspect

@@ -14,17 +14,20 @@
 
 namespace scenery::inspect {
 
+// squash: Resize((224,224)), the unified demo; crop: Resize(256) +
+// CenterCrop(224), the basic script.
+const Choices<PredictPreprocess>& predict_preprocess_choices() {
+  static const Choices<PredictPreprocess> choices{{"squash", PredictPreprocess::kSquash},
+                                                  {"crop", PredictPreprocess::kCentreCrop}};
+  return choices;
+}
+
 PredictPreprocess parse_predict_preprocess(const std::string& name) {
-  if (name == "squash") return PredictPreprocess::kSquash;
-  if (name == "crop") return PredictPreprocess::kCentreCrop;
-  throw ConfigError(fmt::format(
-      "inspect.preprocess: '{}' is not one of squash (Resize((224,224)), the unified demo) or "
-      "crop (Resize(256) + CenterCrop(224), the basic script)",
-      name));
+  return predict_preprocess_choices().at("inspect.preprocess", name);
 }
 
 const char* predict_preprocess_name(PredictPreprocess p) {
-  return p == PredictPreprocess::kSquash ? "squash" : "crop";
+  return predict_preprocess_choices().name_of(p).c_str();
 }
 
 ScenePredictor::ScenePredictor(models::SceneModel& model, PredictOptions options,

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/option_rules.h"
 #include "data/transforms.h"
 #include "inspect/places_annotations.h"
 #include "models/scene_model.h"
@@ -25,6 +26,7 @@ enum class PredictPreprocess {
   kCentreCrop,  // run_placesCNN_basic.py: Resize(256) + CenterCrop(224)
 };
 PredictPreprocess parse_predict_preprocess(const std::string& name);  // squash | crop
+const Choices<PredictPreprocess>& predict_preprocess_choices();
 const char* predict_preprocess_name(PredictPreprocess p);
 
 struct PredictOptions {

@@ -12,10 +12,11 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/csv_text.h"
 #include "core/error.h"
+#include "core/html.h"
+#include "core/json_writer.h"
 #include "data/ade20k_names.h"
-#include "eval/csv_text.h"
-#include "eval/json_writer.h"
 
 namespace scenery::inspect {
 namespace fs = std::filesystem;
@@ -35,7 +36,7 @@ std::string strip_file(const std::string& layer, int64_t unit) {
 }
 
 const char* kStyle = R"(
-body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; max-width: 1400px; }
+body { color: #222; max-width: 1400px; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
 p.about { max-width: 60em; line-height: 1.4; }
 table.counts { border-collapse: collapse; margin: 0.5em 0 1em; }
@@ -72,32 +73,6 @@ DetectorTally tally_detectors(const std::vector<UnitRow>& rows) {
 
 }  // namespace
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string class_name_of(const UnitReportInfo& info, int64_t cls) {
   if (cls < 1 || cls > static_cast<int64_t>(info.class_names.size()))
     return fmt::format("class_{}", cls);
@@ -126,28 +101,22 @@ std::vector<UnitRow> rank_units(const LayerUnits& layer, double iou_threshold) {
   return rows;
 }
 
-std::string write_unit_report(const fs::path& out, const UnitScan& scan,
-                              const std::vector<UnitImage>& images, const UnitReportInfo& info) {
-  fs::create_directories(out);
-  std::vector<std::vector<UnitRow>> ranked;
-  std::vector<DetectorTally> tallies;
-  for (const auto& layer : scan.layers) {
-    ranked.push_back(rank_units(layer, info.iou_threshold));
-    tallies.push_back(tally_detectors(ranked.back()));
-  }
+namespace {
 
-  // units.csv
+// units.csv: one row per unit, layer by layer, in rank order.
+std::string unit_report_csv(const UnitScan& scan, const std::vector<std::vector<UnitRow>>& ranked,
+                            const UnitReportInfo& info) {
   std::ostringstream csv;
   csv << "layer,unit,label,class,iou,label2,class2,iou2,label3,class3,iou3,threshold,"
          "top_activation,detector\n";
   for (size_t l = 0; l < scan.layers.size(); ++l) {
     const auto& layer = scan.layers[l];
     for (const auto& row : ranked[l]) {
-      csv << eval::csv_field(layer.layer) << ',' << row.unit;
+      csv << csv_field(layer.layer) << ',' << row.unit;
       for (size_t k = 0; k < 3; ++k) {
         if (k < row.best.size())
-          csv << ',' << eval::csv_field(class_name_of(info, row.best[k].cls)) << ','
-              << row.best[k].cls << ',' << fmt::format("{:.6f}", row.best[k].iou);
+          csv << ',' << csv_field(class_name_of(info, row.best[k].cls)) << ',' << row.best[k].cls
+              << ',' << fmt::format("{:.6f}", row.best[k].iou);
         else
           csv << ",,,";
       }
@@ -159,10 +128,13 @@ std::string write_unit_report(const fs::path& out, const UnitScan& scan,
           << (layer.iou ? (row.detector ? "1" : "0") : "") << '\n';
     }
   }
-  write_file_atomic(out / "units.csv", csv.str());
+  return csv.str();
+}
 
-  // summary.json
-  eval::JsonWriter json;
+// summary.json: the scan's totals and each layer's detectors per class.
+std::string unit_report_summary(const UnitScan& scan, const std::vector<DetectorTally>& tallies,
+                                const UnitReportInfo& info) {
+  JsonWriter json;
   json.begin_object();
   json.value("images", scan.images);
   json.value("skipped", static_cast<int64_t>(scan.skipped.size()));
@@ -196,78 +168,112 @@ std::string write_unit_report(const fs::path& out, const UnitScan& scan,
   json.end_array();
   if (scan.annotated) json.value("distinct_classes", static_cast<int64_t>(all_classes.size()));
   json.end_object();
-  const std::string summary = json.str();
+  return json.str();
+}
+
+// What index.html is written from, besides the layer at hand.
+struct UnitReportPage {
+  const fs::path& out;
+  const std::vector<UnitImage>& images;
+  const UnitReportInfo& info;
+  std::ostringstream html;
+};
+
+// One unit of the report: writes its strip (when drawn) as a JPEG and adds its
+// entry (best classes, activation, the strip) to the page.
+void write_unit_entry(UnitReportPage& page, const LayerUnits& layer, const UnitRow& row) {
+  static const std::vector<int> kJpeg{cv::IMWRITE_JPEG_QUALITY, 90};
+  std::ostringstream& html = page.html;
+  const auto& top = layer.top[static_cast<size_t>(row.unit)];
+  static const cv::Mat kNone;
+  const auto su = static_cast<size_t>(row.unit);
+  const cv::Mat& strip = su < layer.strips.size() ? layer.strips[su] : kNone;
+  const std::string file = strip_file(layer.layer, row.unit);
+  if (!strip.empty()) {
+    cv::Mat bgr;
+    cv::cvtColor(strip, bgr, cv::COLOR_RGB2BGR);
+    if (!cv::imwrite((page.out / file).string(), bgr, kJpeg))
+      throw IoError(fmt::format("cannot write {}", (page.out / file).string()));
+  }
+  html << "<div class=\"unit" << (layer.iou && !row.detector ? " weak" : "")
+       << "\"><div class=\"head\">unit " << row.unit;
+  if (!row.best.empty()) {
+    html << " &mdash; <b>" << html_escape(class_name_of(page.info, row.best[0].cls)) << "</b> IoU "
+         << fmt::format("{:.3f}", row.best[0].iou);
+    if (row.detector) html << " <span class=\"tag\">detector</span>";
+    html << " <span class=\"other\">";
+    for (size_t k = 1; k < row.best.size(); ++k)
+      html << (k > 1 ? ", " : "then ") << html_escape(class_name_of(page.info, row.best[k].cls))
+           << ' ' << fmt::format("{:.3f}", row.best[k].iou);
+    html << "</span>";
+  }
+  html << " <span class=\"other\">max activation " << fmt::format("{:.3g}", row.top_activation)
+       << "</span></div>";
+  if (!strip.empty()) {
+    std::string alt;
+    for (size_t k = 0; k < top.size() && k < 3; ++k)
+      alt += (k ? ", " : "") + page.images[top[k].image].name;
+    html << "<img class=\"strip\" loading=\"lazy\" src=\"" << html_escape(file) << "\" width=\""
+         << strip.cols << "\" height=\"" << strip.rows << "\" alt=\"top images of unit " << row.unit
+         << ": " << html_escape(alt) << "\" title=\"" << html_escape(alt) << "\">";
+  }
+  html << "</div>\n";
+}
+
+// One layer of the report: its heading, its detector counts, then its units in
+// rank order (their strips written into units/<layer>/).
+void write_layer_section(UnitReportPage& page, const LayerUnits& layer,
+                         const std::vector<UnitRow>& ranked, const DetectorTally& tally) {
+  fs::create_directories(page.out / "units" / folder_name(layer.layer));
+  std::ostringstream& html = page.html;
+  html << "<h2 id=\"" << html_escape(folder_name(layer.layer)) << "\">" << html_escape(layer.layer)
+       << "</h2>\n<p>" << layer.units << " units, maps " << layer.height << "&times;"
+       << layer.width;
+  if (layer.iou) {
+    html << "; <b>" << tally.detectors << " detectors</b> (IoU &ge; "
+         << fmt::format("{:.2f}", page.info.iou_threshold) << ") of " << tally.per_class.size()
+         << " distinct classes.</p>\n";
+    if (!tally.per_class.empty()) {
+      html << "<table class=\"counts\"><tr><th>class</th><th>detectors</th></tr>\n";
+      for (const auto& [cls, n] : tally.per_class)
+        html << "<tr><td>" << html_escape(class_name_of(page.info, cls)) << "</td><td>" << n
+             << "</td></tr>\n";
+      html << "</table>\n";
+    }
+  } else {
+    html << "; no annotations: units ordered by their highest activation.</p>\n";
+  }
+  for (const auto& row : ranked)
+    write_unit_entry(page, layer, row);
+}
+
+}  // namespace
+
+std::string write_unit_report(const fs::path& out, const UnitScan& scan,
+                              const std::vector<UnitImage>& images, const UnitReportInfo& info) {
+  fs::create_directories(out);
+  std::vector<std::vector<UnitRow>> ranked;
+  std::vector<DetectorTally> tallies;
+  for (const auto& layer : scan.layers) {
+    ranked.push_back(rank_units(layer, info.iou_threshold));
+    tallies.push_back(tally_detectors(ranked.back()));
+  }
+  write_file_atomic(out / "units.csv", unit_report_csv(scan, ranked, info));
+  const std::string summary = unit_report_summary(scan, tallies, info);
   write_file_atomic(out / "summary.json", summary);
 
   // Strips and index.html
-  std::ostringstream html;
-  html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>"
-       << html_escape(info.title) << "</title>\n<style>" << kStyle << "</style></head><body>\n";
+  UnitReportPage page{out, images, info, {}};
+  std::ostringstream& html = page.html;
+  html << html_page_head(info.title, kStyle);
   html << "<h1>" << html_escape(info.title) << "</h1>\n<p class=\"about\">"
        << html_escape(info.description) << "</p>\n<nav>";
   for (const auto& layer : scan.layers)
     html << "<a href=\"#" << html_escape(folder_name(layer.layer)) << "\">"
          << html_escape(layer.layer) << "</a>";
   html << "</nav>\n";
-  const std::vector<int> jpeg{cv::IMWRITE_JPEG_QUALITY, 90};
-  for (size_t l = 0; l < scan.layers.size(); ++l) {
-    const auto& layer = scan.layers[l];
-    fs::create_directories(out / "units" / folder_name(layer.layer));
-    const DetectorTally& tally = tallies[l];
-    html << "<h2 id=\"" << html_escape(folder_name(layer.layer)) << "\">"
-         << html_escape(layer.layer) << "</h2>\n<p>" << layer.units << " units, maps "
-         << layer.height << "&times;" << layer.width;
-    if (layer.iou) {
-      html << "; <b>" << tally.detectors << " detectors</b> (IoU &ge; "
-           << fmt::format("{:.2f}", info.iou_threshold) << ") of " << tally.per_class.size()
-           << " distinct classes.</p>\n";
-      if (!tally.per_class.empty()) {
-        html << "<table class=\"counts\"><tr><th>class</th><th>detectors</th></tr>\n";
-        for (const auto& [cls, n] : tally.per_class)
-          html << "<tr><td>" << html_escape(class_name_of(info, cls)) << "</td><td>" << n
-               << "</td></tr>\n";
-        html << "</table>\n";
-      }
-    } else {
-      html << "; no annotations: units ordered by their highest activation.</p>\n";
-    }
-    for (const auto& row : ranked[l]) {
-      const auto& top = layer.top[static_cast<size_t>(row.unit)];
-      static const cv::Mat kNone;
-      const auto su = static_cast<size_t>(row.unit);
-      const cv::Mat& strip = su < layer.strips.size() ? layer.strips[su] : kNone;
-      const std::string file = strip_file(layer.layer, row.unit);
-      if (!strip.empty()) {
-        cv::Mat bgr;
-        cv::cvtColor(strip, bgr, cv::COLOR_RGB2BGR);
-        if (!cv::imwrite((out / file).string(), bgr, jpeg))
-          throw IoError(fmt::format("cannot write {}", (out / file).string()));
-      }
-      html << "<div class=\"unit" << (layer.iou && !row.detector ? " weak" : "")
-           << "\"><div class=\"head\">unit " << row.unit;
-      if (!row.best.empty()) {
-        html << " &mdash; <b>" << html_escape(class_name_of(info, row.best[0].cls)) << "</b> IoU "
-             << fmt::format("{:.3f}", row.best[0].iou);
-        if (row.detector) html << " <span class=\"tag\">detector</span>";
-        html << " <span class=\"other\">";
-        for (size_t k = 1; k < row.best.size(); ++k)
-          html << (k > 1 ? ", " : "then ") << html_escape(class_name_of(info, row.best[k].cls))
-               << ' ' << fmt::format("{:.3f}", row.best[k].iou);
-        html << "</span>";
-      }
-      html << " <span class=\"other\">max activation " << fmt::format("{:.3g}", row.top_activation)
-           << "</span></div>";
-      if (!strip.empty()) {
-        std::string alt;
-        for (size_t k = 0; k < top.size() && k < 3; ++k)
-          alt += (k ? ", " : "") + images[top[k].image].name;
-        html << "<img class=\"strip\" loading=\"lazy\" src=\"" << html_escape(file) << "\" width=\""
-             << strip.cols << "\" height=\"" << strip.rows << "\" alt=\"top images of unit "
-             << row.unit << ": " << html_escape(alt) << "\" title=\"" << html_escape(alt) << "\">";
-      }
-      html << "</div>\n";
-    }
-  }
+  for (size_t l = 0; l < scan.layers.size(); ++l)
+    write_layer_section(page, scan.layers[l], ranked[l], tallies[l]);
   html << "</body></html>\n";
   write_file_atomic(out / "index.html", html.str());
   return summary;

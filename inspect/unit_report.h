@@ -36,7 +36,4 @@ std::string class_name_of(const UnitReportInfo& info, int64_t cls);
 std::string write_unit_report(const std::filesystem::path& out, const UnitScan& scan,
                               const std::vector<UnitImage>& images, const UnitReportInfo& info);
 
-// HTML text escaping (&, <, >, ", ').
-std::string html_escape(const std::string& text);
-
 }  // namespace scenery::inspect

@@ -16,6 +16,10 @@
 //                        init_weights, init_weights_sha256: str (the model.weights
 //                        file a fine-tuning run started from)}
 // Written through replace_file_atomic: an interrupted save leaves the previous file intact.
+//
+// Matching state dicts to models lives in models/state_dict.h and the RNG
+// helpers in models/rng_state.h; both are included here so that this one
+// header keeps offering everything about checkpoints.
 #pragma once
 
 #include <torch/torch.h>
@@ -26,11 +30,12 @@
 #include <string>
 #include <vector>
 
+#include "models/rng_state.h"
 #include "models/scene_model.h"
+#include "models/state_dict.h"
 
 namespace scenery::models {
 
-using StateDict = torch::OrderedDict<std::string, torch::Tensor>;
 // Per-parameter tensors by parameter name, e.g. optimizer moments.
 using NamedTensorMap = std::map<std::string, std::map<std::string, torch::Tensor>>;
 
@@ -76,37 +81,8 @@ void save_checkpoint(const std::filesystem::path& path, const SceneModel& model,
 // torch pickles are refused with a pointer to scripts/convert_places365_checkpoint.py.
 Checkpoint read_checkpoint(const std::filesystem::path& path);
 
-enum class LoadMode {
-  kStrict,    // every key must match by name and shape (num_batches_tracked may be absent)
-  kFineTune,  // the classifier head(s) are skipped and keep their fresh initialisation
-};
-
-struct LoadReport {
-  std::vector<std::string> loaded;
-  std::vector<std::string> skipped;  // head keys left out in kFineTune mode
-};
-
-// Copies `weights` into `model`. Keys carrying DataParallel's "module." (also
-// mid-name, as in Places365's features.module.0.weight) are matched without it.
-// Throws CheckpointError listing missing, unexpected and shape-mismatched keys.
-LoadReport load_state_dict(SceneModel& model, const StateDict& weights,
-                           LoadMode mode = LoadMode::kStrict,
-                           const std::string& source = "state dict");
-
-// Initialises the ResNet body inside a two-branch or parsing model from a
-// classifier's weights (e.g. a Places365 or ImageNet resnet18/resnet50): conv1/bn1 ->
-// in_block.0/1 and layerN -> encoderN (two-branch), or everything but fc ->
-// encoder.* (parsing). The classifier head is ignored; every body key must match.
-// For a classifier model this is a fine-tuning load.
-LoadReport load_backbone_weights(SceneModel& model, const StateDict& classifier_weights,
-                                 const std::string& source = "backbone weights");
-
 // read_checkpoint + a check that arch/num_classes agree (strict mode) + load_state_dict.
 Checkpoint load_checkpoint(const std::filesystem::path& path, SceneModel& model,
                            LoadMode mode = LoadMode::kStrict);
-
-// The default CPU generator's state, and restoring it (for exact resume).
-torch::Tensor cpu_rng_state();
-void set_cpu_rng_state(const torch::Tensor& state);
 
 }  // namespace scenery::models

@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
 # Installs every build, test and parity dependency from Debian's registry.
 # Idempotent and non-interactive: CI and a newcomer run the same script.
+# Debian 12 (bookworm: CI, LibTorch 1.13) and Debian 13 (trixie: scripts/test-debian13.sh,
+# LibTorch 2.6). On trixie, `--cuda` installs the CUDA build of LibTorch (contrib, with NCCL;
+# CUDA 12.4 is in non-free) in place of the CPU one; the two conflict, so one root has one.
 set -euo pipefail
 
+cuda=0
+for arg in "$@"; do
+  case "$arg" in
+    --cuda) cuda=1 ;;
+    *) echo "install-deps: unknown argument '$arg' (usage: install-deps.sh [--cuda])" >&2; exit 2 ;;
+  esac
+done
+
+codename=""
+# shellcheck source=/dev/null
+if [ -r /etc/os-release ]; then codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}"); fi
+
+# Every name here exists on both bookworm and trixie (checked with apt-cache on each).
 packages=(
   build-essential cmake pkg-config ninja-build
   libtorch-dev libdnnl-dev libgloo-dev
@@ -16,19 +32,82 @@ packages=(
   python3-opencv python3-h5py libhdf5-dev libopencv-contrib-dev
 )
 
+# The cuDNN stand-in's version: above the real nvidia-cudnn 9.0.0.312~cuda12, so apt never
+# swaps the real one (whose install step downloads cuDNN from NVIDIA) back in.
+cudnn_standin_version=9.0.0.312~cuda12+scenery1
+
+if [ "$cuda" = 1 ]; then
+  if [ "$codename" != trixie ]; then
+    echo "install-deps: --cuda needs Debian 13 (trixie), whose contrib has the CUDA LibTorch;" \
+      "this is '${codename:-unknown}'" >&2
+    exit 2
+  fi
+  # The CUDA builds replace (Conflicts/Replaces) their CPU namesakes.
+  for i in "${!packages[@]}"; do
+    case "${packages[$i]}" in
+      libtorch-dev) packages[i]=libtorch-cuda-dev ;;
+      libgloo-dev) packages[i]=libgloo-cuda-dev ;;
+      python3-torch) packages[i]=python3-torch-cuda ;;
+    esac
+  done
+  # Configuring against the CUDA LibTorch finds CUDA (nvcc, headers: nvidia-cuda-toolkit) and
+  # NCCL (nccl.h: libnccl-dev). nvcc 12.4 rejects trixie's default g++ 14:
+  # nvidia-cuda-toolkit-gcc points it at g++-13.
+  packages+=(nvidia-cuda-toolkit nvidia-cuda-toolkit-gcc libnccl-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
+need_cudnn_standin=0
+if [ "$cuda" = 1 ] &&
+  [ "$(dpkg-query -W -f='${Version}' nvidia-cudnn 2>/dev/null)" != "$cudnn_standin_version" ]; then
+  need_cudnn_standin=1
+fi
+
+if [ ${#missing[@]} -eq 0 ] && [ "$need_cudnn_standin" = 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
   exit 0
 fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
+
+# libtorch-cuda-2.6 depends on nvidia-cudnn (>= 9.0.0.312~), a package whose maintainer script
+# downloads cuDNN from NVIDIA: impossible offline. This empty package, built with equivs, takes its
+# name and Provides; libcudnn.so.9 itself has to come from elsewhere (a stub) where it is loaded.
+install_cudnn_standin() {
+  local dir
+  dpkg-query -W -f='${Status}' equivs 2>/dev/null | grep -q "install ok installed" ||
+    $SUDO apt-get install -y -qq --no-install-recommends equivs
+  dir=$(mktemp -d)
+  cat > "$dir/nvidia-cudnn.ctl" <<EOF
+Section: contrib/libs
+Priority: optional
+Standards-Version: 4.7.0
+Package: nvidia-cudnn
+Version: $cudnn_standin_version
+Maintainer: Scenery <scenery@localhost>
+Provides: libcudnn-dev, libcudnn.so, libcudnn.so.9
+Architecture: all
+Description: offline stand-in for nvidia-cudnn (Scenery's Debian 13 CUDA lane)
+ Satisfies libtorch-cuda-2.6's dependency on nvidia-cudnn without downloading cuDNN.
+ Ships no files: no libcudnn.so.9, no cudnn.h.
+EOF
+  (cd "$dir" && equivs-build nvidia-cudnn.ctl >/dev/null)
+  $SUDO dpkg -i "$dir"/nvidia-cudnn_*.deb
+  $SUDO apt-mark hold nvidia-cudnn >/dev/null
+  rm -rf "$dir"
+}
+
+standin_note=""
+if [ "$need_cudnn_standin" = 1 ]; then standin_note=" (and the nvidia-cudnn stand-in)"; fi
+echo "install-deps: installing ${missing[*]}$standin_note"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ "$need_cudnn_standin" = 1 ]; then install_cudnn_standin; fi
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "distributed/collectives.h"
 #include "models/batch_norm.h"
 
 namespace scenery::train {
@@ -245,15 +246,15 @@ void DataParallel::backward(const torch::Tensor& loss, bool sync) {
 }
 
 void DataParallel::sum(torch::Tensor& tensor) {
-  if (group_) group_->all_reduce_sum(tensor);
+  dist::sum_over_ranks(tensor, group_.get());
 }
 
 torch::Tensor DataParallel::gather(const torch::Tensor& tensor) {
-  return group_ ? group_->all_gather(tensor) : tensor.unsqueeze(0);
+  return dist::gather_over_ranks(tensor, group_.get());
 }
 
 void DataParallel::broadcast(std::vector<torch::Tensor>& tensors) {
-  if (group_) group_->broadcast(tensors);
+  dist::broadcast_from_rank0(tensors, group_.get());
 }
 
 }  // namespace scenery::train

@@ -35,6 +35,7 @@
 #include <memory>
 #include <vector>
 
+#include "distributed/launch.h"
 #include "distributed/process_group.h"
 #include "models/scene_model.h"
 
@@ -42,8 +43,8 @@ namespace scenery::train {
 
 struct DataParallelOptions {
   bool sync_batchnorm = false;
-  bool find_unused_parameters = false;       // a loss that leaves some parameters without gradient
-  int64_t bucket_bytes = 25 * 1024 * 1024;   // PyTorch DDP's bucket_cap_mb = 25
+  bool find_unused_parameters = false;  // a loss that leaves some parameters without gradient
+  int64_t bucket_bytes = static_cast<int64_t>(dist::kDefaultBucketMb * 1024 * 1024);
   int64_t first_bucket_bytes = 1024 * 1024;  // and its first bucket: 1 MiB
 };
 

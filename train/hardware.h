@@ -21,6 +21,9 @@ struct Hardware {
 // the process-wide settings (threads, cuDNN benchmark, Winograd convolutions).
 // `local_rank` picks the GPU (cuda:local_rank) of a data-parallel rank.
 Hardware setup_hardware(const Config& config, int local_rank = 0);
+// Registers the hardware options of [train] (device, threads, amp,
+// channels_last, cudnn_benchmark, cpu_winograd, cpu_gemm_wgrad).
+void add_hardware_options(Config& config);
 
 // Autocast on for the scope when `hw.bf16` (forward passes only).
 class AutocastScope {

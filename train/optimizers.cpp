@@ -7,13 +7,29 @@
 
 namespace scenery::train {
 
+void add_optimizer_options(Config& c) {
+  const OptimizerOptions d;
+  const auto non_negative = Bounds::at_least(0);
+  c.add_choice("train.optimizer", d.name, {"sgd", "adamw"}, "sgd or adamw (torch::optim)");
+  c.add<double>("train.lr", d.lr,
+                "base learning rate (of the head; the body gets lr * body_lr_mult)", non_negative);
+  c.add<double>("train.body_lr_mult", d.body_lr_mult,
+                "learning-rate multiplier of the body (non-head parameters); < 1 for fine-tuning",
+                non_negative);
+  c.add<double>("train.momentum", d.momentum, "SGD momentum", non_negative);
+  c.add<bool>("train.nesterov", d.nesterov, "SGD: Nesterov momentum");
+  c.add<double>("train.weight_decay", d.weight_decay, "weight decay (decoupled for adamw)",
+                non_negative);
+  c.add<bool>("train.no_decay_norm_bias", d.no_decay_norm_bias,
+              "no weight decay on biases and normalisation weights (1-d parameters)");
+  c.add<double>("train.adam_beta1", d.beta1, "AdamW beta1", Bounds::from_up_to_excluding(0, 1));
+  c.add<double>("train.adam_beta2", d.beta2, "AdamW beta2", Bounds::from_up_to_excluding(0, 1));
+  c.add<double>("train.adam_eps", d.eps, "AdamW epsilon", Bounds::above(0));
+}
+
 OptimizerOptions optimizer_options_from_config(const Config& c) {
   OptimizerOptions o;
   o.name = c.get<std::string>("train.optimizer");
-  if (o.name != "sgd" && o.name != "adamw") {
-    throw ConfigError(
-        fmt::format("train.optimizer: unknown optimizer '{}' (expected sgd or adamw)", o.name));
-  }
   o.lr = c.get<double>("train.lr");
   o.body_lr_mult = c.get<double>("train.body_lr_mult");
   o.momentum = c.get<double>("train.momentum");
@@ -23,10 +39,6 @@ OptimizerOptions optimizer_options_from_config(const Config& c) {
   o.beta1 = c.get<double>("train.adam_beta1");
   o.beta2 = c.get<double>("train.adam_beta2");
   o.eps = c.get<double>("train.adam_eps");
-  if (o.lr < 0 || o.body_lr_mult < 0 || o.weight_decay < 0 || o.momentum < 0) {
-    throw ConfigError(
-        "train.lr, train.body_lr_mult, train.weight_decay and train.momentum must be >= 0");
-  }
   if (o.name == "sgd" && o.nesterov && o.momentum <= 0) {
     throw ConfigError("train.nesterov needs train.momentum > 0");
   }

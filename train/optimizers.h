@@ -27,7 +27,11 @@ struct OptimizerOptions {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
 };
 
-// Throws ConfigError naming the option for an unknown optimizer or bad value.
+// Registers the optimiser options of [train] (optimizer, lr, body_lr_mult,
+// momentum, nesterov, weight_decay, no_decay_norm_bias, adam_*), defaults above.
+void add_optimizer_options(Config& config);
+// Reads them back; ConfigError for combinations the schema cannot see
+// (Nesterov without momentum).
 OptimizerOptions optimizer_options_from_config(const Config& config);
 
 struct ParamGroupInfo {

@@ -10,12 +10,9 @@
 namespace scenery::train {
 namespace fs = std::filesystem;
 
-StartPlan plan_start(const std::string& resume, const std::string& weights, const RunDir& run) {
-  if (resume != "auto" && resume != "yes" && resume != "no") {
-    throw ConfigError(fmt::format("train.resume: expected auto, yes or no, got '{}'", resume));
-  }
+StartPlan plan_start(Tristate resume, const std::string& weights, const RunDir& run) {
   const bool have_last = fs::exists(run.last());
-  if (!weights.empty() && (resume == "yes" || (resume == "auto" && have_last))) {
+  if (!weights.empty() && resolve(resume, have_last)) {
     // The same launch command resumes a fine-tuning run: last.ckpt records
     // which weights file started it, and resuming wins when that file is the
     // one named now (a torchrun restart re-runs the command unchanged).
@@ -44,19 +41,19 @@ StartPlan plan_start(const std::string& resume, const std::string& weights, cons
         "train.resume and model.weights are mutually exclusive: {} would resume from {} but "
         "model.weights = '{}' asks to initialise from weights{}. Resume with --model.weights '' "
         "(the weights are already in last.ckpt), or start over with --train.resume no",
-        resume == "yes" ? "train.resume = yes" : "train.resume = auto", run.last().string(),
-        weights,
+        resume == Tristate::kYes ? "train.resume = yes" : "train.resume = auto",
+        run.last().string(), weights,
         recorded_sha.empty()
             ? std::string()
             : fmt::format(" (SHA-256 {}), not the file that started this run: '{}' (SHA-256 {})",
                           sha.empty() ? "unreadable" : sha.substr(0, 16), recorded,
                           recorded_sha.substr(0, 16))));
   }
-  if (resume == "yes" && !have_last) {
+  if (resume == Tristate::kYes && !have_last) {
     throw ConfigError(
         fmt::format("train.resume = yes but there is no {} to resume from", run.last().string()));
   }
-  if (have_last && resume != "no") return {StartMode::kResume, run.last(), {}, {}};
+  if (have_last && resume != Tristate::kNo) return {StartMode::kResume, run.last(), {}, {}};
   if (!weights.empty()) {
     if (!fs::is_regular_file(weights)) {
       throw ConfigError(fmt::format("model.weights: no such file '{}'", weights));
@@ -70,7 +67,7 @@ StartPlan plan_start(const std::string& resume, const std::string& weights, cons
 }
 
 models::TrainingState make_training_state(BuiltOptimizer& optimizer,
-                                          const models::SceneModel& model, const TrainPosition& p,
+                                          const models::SceneModel& model, const ResumeState& p,
                                           const torch::Tensor& rank_rng_states,
                                           const torch::Tensor& rank_losses) {
   models::TrainingState t;
@@ -100,8 +97,8 @@ models::TrainingState make_training_state(BuiltOptimizer& optimizer,
   return t;
 }
 
-TrainPosition resume_from(const fs::path& path, models::SceneModel& model,
-                          BuiltOptimizer& optimizer) {
+ResumeState resume_from(const fs::path& path, models::SceneModel& model,
+                        BuiltOptimizer& optimizer) {
   models::Checkpoint ckpt = models::read_checkpoint(path);
   if (ckpt.meta.arch != model.arch()) {
     throw CheckpointError(
@@ -130,7 +127,7 @@ TrainPosition resume_from(const fs::path& path, models::SceneModel& model,
     auto it = t.scheduler.find(key);
     return it == t.scheduler.end() ? fallback : it->second;
   };
-  TrainPosition p;
+  ResumeState p;
   p.epoch = t.epoch;
   p.iteration = t.iteration;
   p.position = static_cast<int64_t>(get("position", 0));

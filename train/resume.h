@@ -1,10 +1,10 @@
 // How a run starts (fresh, resumed from run_dir/last.ckpt, or initialised from
-// model.weights for fine-tuning) and the training position a checkpoint
-// carries, so an interrupted and resumed run retraces the uninterrupted one
-// exactly: weights, optimizer moments by parameter name, epoch, batch position
-// in the epoch, optimizer steps, the epoch's running loss, best metric and the
-// CPU RNG (dropout) state. The schedule is a pure function of (epoch,
-// iteration) and needs nothing more.
+// model.weights for fine-tuning) and the resume state a checkpoint carries, so
+// an interrupted and resumed run retraces the uninterrupted one exactly:
+// weights, optimizer moments by parameter name, epoch, batch position in the
+// epoch, optimizer steps, the epoch's running loss, best metric and the CPU RNG
+// (dropout) state. The schedule is a pure function of (epoch, iteration) and
+// needs nothing more.
 #pragma once
 
 #include <cstdint>
@@ -37,11 +37,13 @@ struct StartPlan {
 // while run_dir/last.ckpt exists, is a ConfigError (exit 2) raised before
 // anything slow. Also a ConfigError: resume=yes without last.ckpt, weights
 // naming a missing file.
-StartPlan plan_start(const std::string& resume, const std::string& weights, const RunDir& run);
+StartPlan plan_start(Tristate resume, const std::string& weights, const RunDir& run);
 
-// Where training stands; stored in TrainingState (epoch, iteration) and its
-// `scheduler` map (the rest, as exact doubles).
-struct TrainPosition {
+// The resume state: where training stands (epoch, batch, steps, running loss)
+// and what a resumed run carries on with (best metric, every rank's part, the
+// initial weights, the weight average). Stored in TrainingState (epoch,
+// iteration) and its `scheduler` map (the counters, as exact doubles).
+struct ResumeState {
   int64_t epoch = 0;       // epoch in progress (0-based)
   int64_t position = 0;    // batches of that epoch already consumed
   int64_t iteration = 0;   // optimizer steps taken since the start
@@ -50,7 +52,7 @@ struct TrainPosition {
   double last_lr = 0;      // head lr of the latest step
   double best = -std::numeric_limits<double>::infinity();
   int64_t best_epoch = 0;  // 1-based epoch of `best`; 0: none yet
-  // Data parallelism: every rank's part of the position, as last saved.
+  // Data parallelism: every rank's part of the resume state, as last saved.
   int64_t saved_world_size = 1;
   torch::Tensor rank_rng_states;      // [saved_world_size, S]; undefined for 1 rank
   std::vector<double> rank_loss_sum;  // per rank; empty for 1 rank
@@ -62,16 +64,15 @@ struct TrainPosition {
 // `rank_rng_states` [W, S] and `rank_losses` [W, 2] (loss_sum, loss_count)
 // hold every data-parallel rank's part; undefined for a single process.
 models::TrainingState make_training_state(BuiltOptimizer& optimizer,
-                                          const models::SceneModel& model,
-                                          const TrainPosition& position,
+                                          const models::SceneModel& model, const ResumeState& state,
                                           const torch::Tensor& rank_rng_states = {},
                                           const torch::Tensor& rank_losses = {});
 
 // Reads last.ckpt into `model` and `optimizer`, restores the RNG and returns the
-// position. Throws CheckpointError when the checkpoint's arch or class count
+// resume state. Throws CheckpointError when the checkpoint's arch or class count
 // differs from the model's (naming both), or it has no training state.
-TrainPosition resume_from(const std::filesystem::path& checkpoint, models::SceneModel& model,
-                          BuiltOptimizer& optimizer);
+ResumeState resume_from(const std::filesystem::path& checkpoint, models::SceneModel& model,
+                        BuiltOptimizer& optimizer);
 
 // Initialises `model` from weights for fine-tuning: a strict load when the head
 // fits, otherwise the body only (the head keeps its fresh initialisation).

@@ -1,54 +1,70 @@
 #include "train/schedules.h"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "core/error.h"
 
 namespace scenery::train {
 
+namespace {
+
+const Choices<ScheduleKind>& schedule_kinds() {
+  static const Choices<ScheduleKind> choices{{"constant", ScheduleKind::kConstant},
+                                             {"step", ScheduleKind::kStep},
+                                             {"multistep", ScheduleKind::kMultiStep},
+                                             {"cosine", ScheduleKind::kCosine},
+                                             {"poly", ScheduleKind::kPoly}};
+  return choices;
+}
+
+const Choices<ScheduleUnit>& schedule_units() {
+  static const Choices<ScheduleUnit> choices{{"epoch", ScheduleUnit::kEpoch},
+                                             {"iteration", ScheduleUnit::kIteration}};
+  return choices;
+}
+
+ListRule milestone_rule() {
+  return ListRule::any_length(Bounds::at_least(0), ListOrder::kNonDecreasing);
+}
+
+}  // namespace
+
+void add_schedule_options(Config& c) {
+  const ScheduleOptions d;
+  c.add_choice("train.schedule", schedule_kinds().name_of(d.kind), schedule_kinds().names(),
+               "lr schedule: constant, step, multistep, cosine, poly");
+  c.add_choice("train.schedule_unit", schedule_units().name_of(d.unit), schedule_units().names(),
+               "when the lr changes: epoch (once per epoch) or iteration (every step)");
+  c.add<double>("train.lr_step_epochs", d.step_epochs,
+                "step: multiply the lr by lr_gamma every N epochs", Bounds::above(0));
+  c.add_list<double>(
+      "train.lr_milestones", fmt::format("{}", fmt::join(d.milestones, ",")),
+      "multistep: epochs (comma-separated) at which the lr is multiplied by lr_gamma",
+      milestone_rule());
+  c.add<double>("train.lr_gamma", d.gamma, "step/multistep: decay factor", Bounds::at_least(0));
+  c.add<double>("train.lr_power", d.power, "poly: lr * (1 - progress)^power", Bounds::at_least(0));
+  c.add<double>("train.lr_min_factor", d.min_factor,
+                "cosine/poly: floor, as a fraction of the base lr", Bounds::within(0, 1));
+  c.add<double>("train.warmup_epochs", d.warmup_epochs,
+                "linear warm-up length in epochs (fractions allowed)", Bounds::at_least(0));
+  c.add<double>("train.warmup_start_factor", d.warmup_start_factor,
+                "warm-up starts at lr * this factor", Bounds::at_least(0));
+}
+
 ScheduleKind parse_schedule_kind(const std::string& name) {
-  if (name == "constant") return ScheduleKind::kConstant;
-  if (name == "step") return ScheduleKind::kStep;
-  if (name == "multistep") return ScheduleKind::kMultiStep;
-  if (name == "cosine") return ScheduleKind::kCosine;
-  if (name == "poly") return ScheduleKind::kPoly;
-  throw ConfigError(fmt::format(
-      "train.schedule: unknown schedule '{}' (expected constant, step, multistep, cosine or poly)",
-      name));
+  return schedule_kinds().at("train.schedule", name);
 }
 
 ScheduleUnit parse_schedule_unit(const std::string& name) {
-  if (name == "epoch") return ScheduleUnit::kEpoch;
-  if (name == "iteration") return ScheduleUnit::kIteration;
-  throw ConfigError(
-      fmt::format("train.schedule_unit: unknown unit '{}' (expected epoch or iteration)", name));
+  return schedule_units().at("train.schedule_unit", name);
 }
 
 std::vector<double> parse_milestones(const std::string& text) {
-  std::vector<double> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const auto first = item.find_first_not_of(" \t");
-    if (first == std::string::npos) continue;
-    try {
-      size_t used = 0;
-      const double v = std::stod(item.substr(first), &used);
-      if (item.find_first_not_of(" \t", first + used) != std::string::npos || v < 0) throw 0;
-      out.push_back(v);
-    } catch (...) {
-      throw ConfigError(fmt::format(
-          "train.lr_milestones: '{}' is not a non-negative number (expected e.g. 30,60,80)", item));
-    }
-  }
-  if (!std::is_sorted(out.begin(), out.end())) {
-    throw ConfigError(fmt::format("train.lr_milestones: '{}' must be increasing", text));
-  }
-  return out;
+  return parse_list<double>("train.lr_milestones", text, milestone_rule());
 }
 
 ScheduleOptions schedule_options_from_config(const Config& c) {
@@ -57,7 +73,7 @@ ScheduleOptions schedule_options_from_config(const Config& c) {
   o.unit = parse_schedule_unit(c.get<std::string>("train.schedule_unit"));
   o.epochs = c.get<int>("train.epochs");
   o.step_epochs = c.get<double>("train.lr_step_epochs");
-  o.milestones = parse_milestones(c.get<std::string>("train.lr_milestones"));
+  o.milestones = c.get_list<double>("train.lr_milestones");
   o.gamma = c.get<double>("train.lr_gamma");
   o.power = c.get<double>("train.lr_power");
   o.min_factor = c.get<double>("train.lr_min_factor");

@@ -41,6 +41,10 @@ struct ScheduleOptions {
   double warmup_start_factor = 0.1;
 };
 
+// Registers the schedule options of [train] (schedule, schedule_unit, lr_*,
+// warmup_*), their defaults those above.
+void add_schedule_options(Config& config);
+
 // Throws ConfigError naming the option for an unknown kind/unit or a bad value.
 ScheduleKind parse_schedule_kind(const std::string& name);
 ScheduleUnit parse_schedule_unit(const std::string& name);

@@ -4,119 +4,109 @@
 #include "data/data_options.h"
 #include "distributed/launch.h"
 #include "eval/eval_options.h"
+#include "eval/semantic_provider.h"
 #include "models/model_options.h"
+#include "train/hardware.h"
+#include "train/optimizers.h"
+#include "train/schedules.h"
 
 namespace scenery::train {
 
-void add_train_options(Config& c) {
-  // Run directory and its outputs.
+namespace {
+
+void add_run_options(Config& c) {
   c.add<std::string>("train.run_dir", "runs/default",
                      "run directory: config, checkpoints, metrics.csv, log; reused to resume");
-  c.add<std::string>("train.resume", "auto",
-                     "auto: resume from run_dir/last.ckpt when it exists; yes: it must exist; "
-                     "no: start over (excludes model.weights unless no)");
-  c.add<int>("train.epochs", 90, "number of epochs");
+  c.add_tristate("train.resume",
+                 "auto: resume from run_dir/last.ckpt when it exists; yes: it must exist; "
+                 "no: start over (excludes model.weights unless no)");
+  c.add<int>("train.epochs", static_cast<int>(ScheduleOptions().epochs), "number of epochs",
+             Bounds::at_least(0));
   c.add<int64_t>("train.seed", 0,
                  "seed of weight initialisation and dropout (data.seed: of the data)");
   c.add<std::string>("train.val_split", "val",
                      "split validated on (data.dataset's naming: val, test); empty = none");
-  c.add<int>("train.val_every", 1, "validate every N epochs (and after the last); 0 = never");
-  c.add<std::string>("train.best_metric", "auto",
-                     "metric for best.ckpt: top1, top5, mca, pixel_acc, miou; auto = top1 "
-                     "(miou for parsing)");
-  c.add<int>("train.save_every", 0, "also keep epoch_NNN.ckpt every N epochs; 0 = never");
+  c.add<int>("train.val_every", 1, "validate every N epochs (and after the last); 0 = never",
+             Bounds::at_least(0));
+  c.add_choice("train.best_metric", "auto", best_metric_choices(),
+               "metric for best.ckpt: top1, top5, mca, pixel_acc, miou; auto = top1 "
+               "(miou for parsing)");
+  c.add<int>("train.save_every", 0, "also keep epoch_NNN.ckpt every N epochs; 0 = never",
+             Bounds::at_least(0));
   c.add<int>("train.stop_after_iterations", 0,
              "testing/time-boxing: behave as if SIGTERM arrived after this many optimizer "
-             "steps of this process (save last.ckpt, exit 3); 0 = off");
+             "steps of this process (save last.ckpt, exit 3); 0 = off",
+             Bounds::at_least(0));
+  c.add<int>("train.checkpoint_every", 0,
+             "also write last.ckpt every N optimizer steps mid-epoch (a crash then loses "
+             "minutes, not an epoch); 0 = only at epoch ends",
+             Bounds::at_least(0));
+}
 
-  // Optimiser.
-  c.add<std::string>("train.optimizer", "sgd", "sgd or adamw (torch::optim)");
-  c.add<double>("train.lr", 0.1,
-                "base learning rate (of the head; the body gets lr * body_lr_mult)");
-  c.add<double>("train.body_lr_mult", 1.0,
-                "learning-rate multiplier of the body (non-head parameters); < 1 for fine-tuning");
-  c.add<double>("train.momentum", 0.9, "SGD momentum");
-  c.add<bool>("train.nesterov", false, "SGD: Nesterov momentum");
-  c.add<double>("train.weight_decay", 1e-4, "weight decay (decoupled for adamw)");
-  c.add<bool>("train.no_decay_norm_bias", false,
-              "no weight decay on biases and normalisation weights (1-d parameters)");
-  c.add<double>("train.adam_beta1", 0.9, "AdamW beta1");
-  c.add<double>("train.adam_beta2", 0.999, "AdamW beta2");
-  c.add<double>("train.adam_eps", 1e-8, "AdamW epsilon");
-  c.add<double>("train.clip_grad_norm", 0.0, "clip the global gradient L2 norm to this; 0 = off");
-  c.add<int>("train.accumulate", 1, "batches whose gradients are summed per optimizer step");
+void add_step_options(Config& c) {
+  c.add<double>("train.clip_grad_norm", 0.0, "clip the global gradient L2 norm to this; 0 = off",
+                Bounds::at_least(0));
+  c.add<int>("train.accumulate", 1, "batches whose gradients are summed per optimizer step",
+             Bounds::at_least(1));
+  c.add<bool>("train.drop_last", true,
+              "drop the last incomplete batch (a batch of 1 breaks BatchNorm)");
+  c.add_tristate("train.sync_bn",
+                 "data parallel: BatchNorm statistics over the global batch (all ranks); "
+                 "auto = yes for parsing networks (small per-GPU batches), no otherwise");
+}
 
-  // Schedule.
-  c.add<std::string>("train.schedule", "step",
-                     "lr schedule: constant, step, multistep, cosine, poly");
-  c.add<std::string>("train.schedule_unit", "epoch",
-                     "when the lr changes: epoch (once per epoch) or iteration (every step)");
-  c.add<double>("train.lr_step_epochs", 30, "step: multiply the lr by lr_gamma every N epochs");
-  c.add<std::string>(
-      "train.lr_milestones", "30,60,80",
-      "multistep: epochs (comma-separated) at which the lr is multiplied by lr_gamma");
-  c.add<double>("train.lr_gamma", 0.1, "step/multistep: decay factor");
-  c.add<double>("train.lr_power", 0.9, "poly: lr * (1 - progress)^power");
-  c.add<double>("train.lr_min_factor", 0.0, "cosine/poly: floor, as a fraction of the base lr");
-  c.add<double>("train.warmup_epochs", 0.0, "linear warm-up length in epochs (fractions allowed)");
-  c.add<double>("train.warmup_start_factor", 0.1, "warm-up starts at lr * this factor");
-
-  // Losses.
-  c.add<double>("train.label_smoothing", 0.0, "label smoothing of the classification losses");
+void add_loss_options(Config& c) {
+  const auto probability = Bounds::within(0, 1);
+  const auto non_negative = Bounds::at_least(0);
+  c.add<double>("train.label_smoothing", 0.0, "label smoothing of the classification losses",
+                Bounds::from_up_to_excluding(0, 1));
   c.add<double>("train.mixup_alpha", 0.0,
                 "Mixup: images and labels blended with the reversed batch, lam ~ Beta(a, a) "
-                "(timm's Mixup); 0 = off, classifiers only");
+                "(timm's Mixup); 0 = off, classifiers only",
+                non_negative);
   c.add<double>("train.cutmix_alpha", 0.0,
                 "CutMix: a box of the reversed batch pasted in, lam ~ Beta(a, a), corrected "
-                "to the pasted area; 0 = off, classifiers only");
+                "to the pasted area; 0 = off, classifiers only",
+                non_negative);
+  c.add<double>("train.mix_prob", 1.0, "probability that a batch is mixed (Mixup/CutMix on)",
+                probability);
+  c.add<double>("train.mix_switch_prob", 0.5,
+                "with both on: probability of CutMix rather than Mixup for a batch", probability);
   c.add<double>("train.ema_decay", 0.0,
                 "exponential moving average of the weights (timm's ModelEmaV2; e.g. 0.9998), "
-                "validated alongside and written as ema.ckpt; 0 = off");
-  c.add<double>("train.mix_prob", 1.0, "probability that a batch is mixed (Mixup/CutMix on)");
-  c.add<double>("train.mix_switch_prob", 0.5,
-                "with both on: probability of CutMix rather than Mixup for a batch");
-  c.add<double>("train.aux_weight", 0.4, "parsing: weight of the deep-supervision loss");
-  c.add<double>("train.rgb_weight", 1.0, "two-branch: weight of the RGB auxiliary head's loss");
-  c.add<double>("train.sem_weight", 1.0,
-                "two-branch: weight of the semantic auxiliary head's loss");
-  c.add<std::string>("train.semantic_source", "auto",
-                     "two-branch input: top3 (precomputed PNG pairs), masks (ADE20K "
-                     "annotations), parsing (computed by train.semantic_checkpoint) or auto "
-                     "(the first of these the data and options allow)");
+                "validated alongside and written as ema.ckpt; 0 = off",
+                Bounds::from_up_to_excluding(0, 1));
+  c.add<double>("train.aux_weight", 0.4, "parsing: weight of the deep-supervision loss",
+                non_negative);
+  c.add<double>("train.rgb_weight", 1.0, "two-branch: weight of the RGB auxiliary head's loss",
+                non_negative);
+  c.add<double>("train.sem_weight", 1.0, "two-branch: weight of the semantic auxiliary head's loss",
+                non_negative);
+  c.add_choice("train.semantic_source", "auto", eval::semantic_source_choices(),
+               "two-branch input: top3 (precomputed PNG pairs), masks (ADE20K "
+               "annotations), parsing (computed by train.semantic_checkpoint) or auto "
+               "(the first of these the data and options allow)");
   c.add<std::string>("train.semantic_checkpoint", "",
                      "two-branch input: a scene-parsing checkpoint (parsing_*) whose top-3 "
                      "maps are computed on the fly from each training image");
-  c.add<bool>("train.drop_last", true,
-              "drop the last incomplete batch (a batch of 1 breaks BatchNorm)");
+}
 
-  // Hardware.
-  c.add<std::string>("train.device", "auto", "auto (cuda when available), cpu or cuda");
-  c.add<int>("train.threads", 0,
-             "CPU threads of torch operators (torch::set_num_threads); 0 = default");
-  c.add<std::string>("train.amp", "auto", "mixed precision: auto (bf16 on cuda), bf16, off");
-  c.add<std::string>("train.channels_last", "auto",
-                     "channels-last tensors: auto (= yes: faster convolutions with oneDNN on "
-                     "CPU and cuDNN on GPU), yes, no");
-  c.add<bool>("train.cudnn_benchmark", true, "cuda: let cuDNN pick the fastest convolution");
-  c.add<bool>("train.cpu_winograd", true,
-              "cpu, float32: training runs 3x3 stride-1 convolutions with oneDNN's Winograd "
-              "kernels where they are faster (AVX-512 CPUs); results agree with direct "
-              "convolution to float rounding, validation and evaluation stay direct");
-  c.add<bool>("train.cpu_gemm_wgrad", true,
-              "cpu, float32, channels-last: training computes the weight gradient of the 3x3 "
-              "convolutions Winograd leaves (stride 2, small maps; 128+ input channels) as one "
-              "GEMM over im2col columns; agrees with the direct kernel to float rounding");
+}  // namespace
 
-  // Data parallelism (the rest of [dist] is distributed/launch.h's).
-  c.add<std::string>("train.sync_bn", "auto",
-                     "data parallel: BatchNorm statistics over the global batch (all ranks); "
-                     "auto = yes for parsing networks (small per-GPU batches), no otherwise");
-  c.add<int>("train.checkpoint_every", 0,
-             "also write last.ckpt every N optimizer steps mid-epoch (a crash then loses "
-             "minutes, not an epoch); 0 = only at epoch ends");
-  c.add<double>("dist.bucket_mb", 25,
-                "gradient all-reduce bucket size in MiB (PyTorch DDP's bucket_cap_mb; the first "
-                "bucket is 1 MiB)");
+const std::vector<std::string>& best_metric_choices() {
+  static const std::vector<std::string> names = {"auto", "top1",      "top5",
+                                                 "mca",  "pixel_acc", "miou"};
+  return names;
+}
+
+void add_train_options(Config& c) {
+  c.section("train", "[train] optimisation and run directory");
+  add_run_options(c);
+  add_optimizer_options(c);
+  add_step_options(c);
+  add_schedule_options(c);
+  add_loss_options(c);
+  add_hardware_options(c);
 }
 
 void add_all_train_options(Config& config) {

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "data/catalog_readers.h"
+#include "data/data_options.h"
 #include "data/loader.h"
 #include "distributed/launch.h"
 #include "eval/semantic_provider.h"
@@ -119,11 +120,7 @@ Settings read_settings(const Config& c, ModelKind kind) {
   s.stop_after = c.get<int>("train.stop_after_iterations");
   s.accumulate = c.get<int>("train.accumulate");
   s.checkpoint_every = c.get<int>("train.checkpoint_every");
-  const auto sync_bn = c.get<std::string>("train.sync_bn");
-  if (sync_bn != "auto" && sync_bn != "yes" && sync_bn != "no") {
-    throw ConfigError(fmt::format("train.sync_bn: expected auto, yes or no, got '{}'", sync_bn));
-  }
-  s.sync_bn = sync_bn == "yes" || (sync_bn == "auto" && kind == ModelKind::kParsing);
+  s.sync_bn = resolve(c.get_tristate("train.sync_bn"), kind == ModelKind::kParsing);
   s.clip = c.get<double>("train.clip_grad_norm");
   s.val_split = c.get<std::string>("train.val_split");
   s.drop_last = c.get<bool>("train.drop_last");
@@ -131,31 +128,11 @@ Settings read_settings(const Config& c, ModelKind kind) {
   s.loss.aux_weight = c.get<double>("train.aux_weight");
   s.loss.rgb_weight = c.get<double>("train.rgb_weight");
   s.loss.sem_weight = c.get<double>("train.sem_weight");
-  if (s.epochs < 0 || s.val_every < 0 || s.save_every < 0 || s.stop_after < 0 ||
-      s.checkpoint_every < 0) {
-    throw ConfigError(
-        "train.epochs, train.val_every, train.save_every, train.stop_after_iterations and "
-        "train.checkpoint_every must be >= 0");
-  }
-  if (s.accumulate < 1) throw ConfigError("train.accumulate must be >= 1");
-  if (s.loss.label_smoothing < 0 || s.loss.label_smoothing >= 1) {
-    throw ConfigError("train.label_smoothing must be in [0, 1)");
-  }
   s.mix.mixup_alpha = c.get<double>("train.mixup_alpha");
   s.mix.cutmix_alpha = c.get<double>("train.cutmix_alpha");
   s.mix.prob = c.get<double>("train.mix_prob");
   s.mix.switch_prob = c.get<double>("train.mix_switch_prob");
-  if (s.mix.mixup_alpha < 0 || s.mix.cutmix_alpha < 0 || s.mix.prob < 0 || s.mix.prob > 1 ||
-      s.mix.switch_prob < 0 || s.mix.switch_prob > 1) {
-    throw ConfigError(
-        fmt::format("train.mixup_alpha and train.cutmix_alpha must be >= 0, train.mix_prob and "
-                    "train.mix_switch_prob in [0, 1]; got {}, {}, {}, {}",
-                    s.mix.mixup_alpha, s.mix.cutmix_alpha, s.mix.prob, s.mix.switch_prob));
-  }
   s.ema_decay = c.get<double>("train.ema_decay");
-  if (s.ema_decay < 0 || s.ema_decay >= 1)
-    throw ConfigError(
-        fmt::format("train.ema_decay: expected 0 (off) or 0 < decay < 1, got {}", s.ema_decay));
   if (s.mix.enabled() && kind != ModelKind::kClassifier) {
     throw ConfigError(fmt::format(
         "train.mixup_alpha / train.cutmix_alpha mix images and scene labels: they apply to "
@@ -169,9 +146,10 @@ Settings read_settings(const Config& c, ModelKind kind) {
       parsing ? (s.best_metric == "miou" || s.best_metric == "pixel_acc")
               : (s.best_metric == "top1" || s.best_metric == "top5" || s.best_metric == "mca");
   if (!ok) {
-    throw ConfigError(fmt::format("train.best_metric: '{}' is not measured for a {} model ({})",
-                                  s.best_metric, models::model_kind_name(kind),
-                                  parsing ? "pixel_acc, miou" : "top1, top5, mca"));
+    throw_invalid_value(
+        "", "train.best_metric", s.best_metric,
+        fmt::format("a metric a {} model measures: {}", models::model_kind_name(kind),
+                    parsing ? "pixel_acc, miou" : "top1, top5, mca"));
   }
   return s;
 }
@@ -248,9 +226,9 @@ void agree_on_start(DataParallel& dp, const StartPlan& plan, const RunDir& run) 
   }
 }
 
-// A resumed position for this rank: its own generator and running loss when
+// This rank's part of a resumed state: its own generator and running loss when
 // the world size is unchanged; a different world size only at an epoch end.
-void adopt_rank_position(TrainPosition& pos, const DataParallel& dp, const fs::path& checkpoint,
+void adopt_rank_position(ResumeState& pos, const DataParallel& dp, const fs::path& checkpoint,
                          int64_t batch_size) {
   const int w = dp.world_size();
   if (pos.saved_world_size != w) {
@@ -347,7 +325,7 @@ class Trainer::Impl {
   int64_t num_classes_ = 0;
   std::optional<models::SceneModel> model_;
   std::optional<BuiltOptimizer> optimizer_;
-  TrainPosition pos_;
+  ResumeState pos_;
   std::optional<WeightEma> ema_;
   std::optional<Objective> objective_;
   std::optional<LoaderPlan> train_plan_;
@@ -382,16 +360,14 @@ void Trainer::Impl::check_options_and_launch() {
   s_ = read_settings(c_, kind_);
   schedule_options_ = schedule_options_from_config(c_);
   optimizer_options_ = optimizer_options_from_config(c_);
-  launch_ = dist::resolve_launch(dist::launch_options_from_config(c_), dist::process_environment());
-  bucket_mb_ = c_.get<double>("dist.bucket_mb");
-  if (!(bucket_mb_ > 0))
-    throw ConfigError(fmt::format("dist.bucket_mb must be > 0, got {}", bucket_mb_));
+  const dist::LaunchOptions launch_options = dist::launch_options_from_config(c_);
+  launch_ = dist::resolve_launch(launch_options, dist::process_environment());
+  bucket_mb_ = launch_options.bucket_mb;
 }
 
 void Trainer::Impl::open_run_directory() {
   run_.emplace(c_.get<std::string>("train.run_dir"));
-  plan_ =
-      plan_start(c_.get<std::string>("train.resume"), c_.get<std::string>("model.weights"), *run_);
+  plan_ = plan_start(c_.get_tristate("train.resume"), c_.get<std::string>("model.weights"), *run_);
   run_log_.emplace(c_, *run_, launch_.rank);
 }
 
@@ -434,7 +410,7 @@ void Trainer::Impl::build_model() {
     if (p.value().requires_grad()) parameters_.push_back(p.value());
 }
 
-// last.ckpt's position, weights and weight average, or the fresh start's.
+// last.ckpt's resume state, weights and weight average, or the fresh start's.
 void Trainer::Impl::restore_position() {
   if (plan_.mode == StartMode::kResume) {
     pos_ = resume_from(plan_.checkpoint, *model_, *optimizer_);
@@ -641,7 +617,7 @@ std::optional<Metrics> Trainer::Impl::validate_pass() {
   // on one rank only; a signal then stops every rank after it.
   const auto interruptible = [&] { return !dp_->distributed() && stop_requested(); };
   return validate(*model_, *val_loader_, val_plan_->options.normalize, val_plan_->semantic, hw_,
-                  interruptible, [&](torch::Tensor& state) { dp_->sum(state); });
+                  interruptible, dp_->group().get());
 }
 
 // Validates when this epoch is due (and the weight average alongside); keeps

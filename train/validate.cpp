@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "distributed/collectives.h"
 #include "eval/classification_meter.h"
 #include "eval/segmentation_meter.h"
 
@@ -10,7 +11,8 @@ namespace scenery::train {
 std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
                                 const data::NormalizeParams& normalize,
                                 const eval::SemanticProvider& semantic, const Hardware& hw,
-                                const std::function<bool()>& should_stop, const MergeState& merge) {
+                                const std::function<bool()>& should_stop,
+                                dist::ProcessGroup* group) {
   const bool parsing = model.kind() == models::ModelKind::kParsing;
   const int64_t top5 = std::min<int64_t>(5, model.num_classes());
   eval::ClassificationMeter classes(parsing ? 1 : model.num_classes(), {1, top5});
@@ -39,17 +41,10 @@ std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
   }
   model.train(was_training);
   if (stopped) return std::nullopt;
-  if (merge) {
-    auto state = parsing ? pixels.state() : classes.state();
-    merge(state);
-    if (parsing) {
-      pixels.reset();
-      pixels.merge_state(state);
-    } else {
-      classes.reset();
-      classes.merge_state(state);
-    }
-  }
+  if (parsing)
+    dist::merge_meter(pixels, group);
+  else
+    dist::merge_meter(classes, group);
   if (parsing) return Metrics{{"pixel_acc", pixels.pixel_accuracy()}, {"miou", pixels.mean_iou()}};
   return Metrics{{"top1", classes.topk(1)},
                  {"top5", classes.topk(top5)},

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "data/loader.h"
+#include "distributed/process_group.h"
 #include "eval/semantic_provider.h"
 #include "models/scene_model.h"
 #include "train/hardware.h"
@@ -19,9 +20,6 @@ namespace scenery::train {
 
 // Keys: top1, top5, mca (classifier, two-branch); pixel_acc, miou (parsing).
 using Metrics = std::map<std::string, double>;
-
-// Sums a meter's integer state over data-parallel ranks, in place.
-using MergeState = std::function<void(torch::Tensor& state)>;
 
 // Runs one pass over `loader` (already started) in eval mode and restores
 // training mode. Returns nullopt when `should_stop` turned true midway.
@@ -33,6 +31,6 @@ std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
                                 const data::NormalizeParams& normalize,
                                 const eval::SemanticProvider& semantic, const Hardware& hw,
                                 const std::function<bool()>& should_stop,
-                                const MergeState& merge = {});
+                                dist::ProcessGroup* group = nullptr);
 
 }  // namespace scenery::train

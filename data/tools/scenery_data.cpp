@@ -33,34 +33,34 @@ int run_config(const std::string& program, const std::vector<std::string>& args)
 int run_synth(const std::string& program, const std::vector<std::string>& args) {
   scenery::Config config(program, "write a synthetic dataset in an official layout");
   scenery::add_common_options(config);
-  config.add<std::string>("layout", "places365",
-                          fmt::format("layout: {}", fmt::join(data::synth_layouts(), ", ")));
+  config.add_choice("layout", "places365", data::synth_layouts(),
+                    fmt::format("layout: {}", fmt::join(data::synth_layouts(), ", ")));
   config.add<std::string>("out", "", "output folder (then use it as data.root)");
-  config.add<int>("classes", 10, "scene classes");
-  config.add<int>("per-class", 20, "training images per class (val/test: a quarter, at least 1)");
+  config.add<int>("classes", 10, "scene classes", scenery::Bounds::at_least(1));
+  config.add<int>("per-class", 20, "training images per class (val/test: a quarter, at least 1)",
+                  scenery::Bounds::at_least(1));
   config.add<int64_t>("seed", 0, "seed; the same arguments give the same bytes");
-  config.add<int>("size", 256, "side of *_256 images, shorter side of the others");
+  config.add<int>("size", 256, "side of *_256 images, shorter side of the others",
+                  scenery::Bounds::at_least(1));
   config.add<bool>("large", false, "places365: also write data_large/val_large/test_large (512)");
   config.add<bool>("semantic-maps", false,
                    "ade20k: also write noisy_annotations_RGB / noisy_scores_RGB");
-  config.add<std::string>("difficulty", "easy",
-                          "easy (every class its own look), medium or hard (classes share "
-                          "backgrounds and differ in their objects; clutter, light and colour "
-                          "vary): data/synth.h");
+  config.add_choice("difficulty", "easy", data::synth_difficulty_names(),
+                    "easy (every class its own look), medium or hard (classes share "
+                    "backgrounds and differ in their objects; clutter, light and colour "
+                    "vary): data/synth.h");
   config.add<int>("family-size", 0,
                   "scene classes per family, sharing background and object layout and "
-                  "differing only in their objects (0: the difficulty's own; medium 2, hard 3)");
+                  "differing only in their objects (0: the difficulty's own; medium 2, hard 3)",
+                  scenery::Bounds::at_least(0));
   config.add<int>("eval-per-class", 0,
-                  "val and test images per class (0: a quarter of --per-class)");
+                  "val and test images per class (0: a quarter of --per-class)",
+                  scenery::Bounds::at_least(0));
   if (auto code = scenery::parse_or_exit(config, args)) return *code;
   data::SynthOptions o;
   o.difficulty = data::synth_difficulty(config.get<std::string>("difficulty"));
-  if (const int family = config.get<int>("family-size"); family != 0) {
-    if (family < 0)
-      throw scenery::UsageError(fmt::format(
-          "--family-size: expected 0 (the difficulty's) or a positive count, got {}", family));
+  if (const int family = config.get<int>("family-size"); family != 0)
     o.difficulty.family_size = family;
-  }
   o.eval_per_class = config.get<int>("eval-per-class");
   o.layout = config.get<std::string>("layout");
   o.out = config.get<std::string>("out");
@@ -96,29 +96,10 @@ int run_scan(const std::string& program, const std::vector<std::string>& args, b
   const data::Catalog catalog = data::open_catalog(data::catalog_spec_from_config(config));
   data::CheckOptions o;
   o.decode = decode;
-  o.max_image_pixels = data::max_image_pixels_from_config(config);
+  o.max_image_pixels = config.get<int64_t>("data.max_image_pixels");
   const data::CheckReport report = data::check_catalog(catalog, o);
   fmt::print("{}", data::format_check_report(catalog, report));
   return report.ok() ? scenery::kExitOk : scenery::kExitFailure;
-}
-
-std::vector<int> parse_thread_list(const std::string& text) {
-  std::vector<int> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = std::min(text.find(',', start), text.size());
-    const std::string part = text.substr(start, comma - start);
-    try {
-      size_t used = 0;
-      out.push_back(std::stoi(part, &used));
-      if (used != part.size()) throw std::invalid_argument(part);
-    } catch (const std::exception&) {
-      throw scenery::ConfigError(
-          fmt::format("--threads: expected a comma list of thread counts, got '{}'", text));
-    }
-    start = comma + 1;
-  }
-  return out;
 }
 
 int run_bench(const std::string& program, const std::vector<std::string>& args) {
@@ -127,21 +108,21 @@ int run_bench(const std::string& program, const std::vector<std::string>& args) 
                          "count: images/s, CPU per image, share of decode-only throughput");
   scenery::add_common_options(config);
   data::add_data_options(config);
-  config.add<int64_t>("batches", 50, "batches timed per thread count");
-  config.add<std::string>("threads", "1,2,4", "data.workers values to try, comma list");
-  config.add<std::string>("pipeline", "train", "train (augmenting crops) or eval pipeline");
+  config.add<int64_t>("batches", 50, "batches timed per thread count",
+                      scenery::Bounds::at_least(1));
+  config.add_list<int>("threads", "1,2,4", "data.workers values to try",
+                       scenery::ListRule::any_length(scenery::Bounds::at_least(1)));
+  config.add_choice("pipeline", "train", {"train", "eval"},
+                    "train (augmenting crops) or eval pipeline");
   // A training recipe is read as it is: its other sections are not ours.
   config.ignore_file_sections({"model", "train", "eval", "dist"});
   if (auto code = scenery::parse_or_exit(config, args)) return *code;
   const auto pipeline = config.get<std::string>("pipeline");
-  if (pipeline != "train" && pipeline != "eval")
-    throw scenery::ConfigError(
-        fmt::format("--pipeline: expected train or eval, got '{}'", pipeline));
   const data::Catalog catalog = data::open_catalog(data::catalog_spec_from_config(config));
   const auto base = data::loader_options_from_config(config, pipeline == "train");
   data::LoaderBenchOptions o;
   o.batches = config.get<int64_t>("batches");
-  o.threads = parse_thread_list(config.get<std::string>("threads"));
+  o.threads = config.get_list<int>("threads");
   const auto rows = data::bench_loader(catalog, base, o);
   fmt::print("{}", data::format_loader_bench(catalog, base, rows));
   return scenery::kExitOk;

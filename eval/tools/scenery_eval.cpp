@@ -6,8 +6,8 @@
 #include "core/main_guard.h"
 #include "data/data_options.h"
 #include "eval/eval_options.h"
-#include "eval/eval_tool.h"
-#include "eval/score_tool.h"
+#include "eval/tools/eval_tool.h"
+#include "eval/tools/score_tool.h"
 #include "models/model_options.h"
 
 namespace {

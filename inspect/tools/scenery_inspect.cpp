@@ -2,10 +2,10 @@
 #include "core/allocator.h"
 #include "core/cli.h"
 #include "core/main_guard.h"
-#include "inspect/minimal_tool.h"
-#include "inspect/predict_tool.h"
-#include "inspect/rf_tool.h"
-#include "inspect/units_tool.h"
+#include "inspect/tools/minimal_tool.h"
+#include "inspect/tools/predict_tool.h"
+#include "inspect/tools/rf_tool.h"
+#include "inspect/tools/units_tool.h"
 
 int main(int argc, char** argv) {
   scenery::retain_freed_memory();

@@ -22,7 +22,8 @@ using scenery::ConfigError;
 int run_list(const std::string& program, const std::vector<std::string>& args) {
   scenery::Config config(program, "list the architectures (model.arch) with parameter counts");
   scenery::add_common_options(config);
-  config.add<int>("num-classes", 365, "classes of the counted models");
+  config.add<int>("num-classes", 365, "classes of the counted models",
+                  scenery::Bounds::at_least(1));
   if (auto code = scenery::parse_or_exit(config, args)) return *code;
   const int classes = config.get<int>("num-classes");
   fmt::print("{:<30} {:<11} {:>13}  {}\n", "arch", "kind", "parameters", "");
@@ -37,24 +38,10 @@ int run_list(const std::string& program, const std::vector<std::string>& args) {
   return 0;
 }
 
-std::array<double, 3> parse_mean(const std::string& text) {
-  std::array<double, 3> mean{};
-  std::stringstream in(text);
-  std::string item;
-  size_t i = 0;
-  while (std::getline(in, item, ',')) {
-    try {
-      if (i == 3) throw std::exception();
-      size_t used = 0;
-      mean[i++] = std::stod(item, &used);
-      if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::exception();
-    } catch (const std::exception&) {
-      throw ConfigError(fmt::format("mean-bgr: expected three numbers B,G,R, got '{}'", text));
-    }
-  }
-  if (i != 3)
-    throw ConfigError(fmt::format("mean-bgr: expected three numbers B,G,R, got '{}'", text));
-  return mean;
+// --mean-bgr, declared as exactly three numbers: the schema has checked them.
+std::array<double, 3> mean_bgr(const scenery::Config& config) {
+  const auto v = config.get_list<double>("mean-bgr");
+  return {v.at(0), v.at(1), v.at(2)};
 }
 
 // One class name per non-empty line, the first word (categories_places365.txt
@@ -80,10 +67,12 @@ int run_import_caffe(const std::string& program, const std::vector<std::string>&
                           "Places205/365 GoogLeNet), or a torchvision-shaped alexnet");
   config.add<std::string>("prototxt", "", "the deploy .prototxt");
   config.add<std::string>("caffemodel", "", "the .caffemodel weights");
-  config.add<int>("num-classes", 365, "classes of the model's last layer");
-  config.add<std::string>("mean-bgr", "104,117,123",
+  config.add<int>("num-classes", 365, "classes of the model's last layer",
+                  scenery::Bounds::at_least(1));
+  config.add_list<double>("mean-bgr", "104,117,123",
                           "per-channel mean the Caffe model subtracts from 0..255 BGR pixels "
-                          "(take it from the model's mean file)");
+                          "(take it from the model's mean file)",
+                          scenery::ListRule::exactly(3));
   config.add<int>("input-size", 224, "crop size stored in the checkpoint (caffenet: 227 or 224)");
   config.add<std::string>("categories", "", "optional class names, one per line (first word)");
   config.add<std::string>("out", "", "checkpoint to write");
@@ -97,7 +86,7 @@ int run_import_caffe(const std::string& program, const std::vector<std::string>&
   const auto report = models::import_caffe_weights(model, config.get<std::string>("prototxt"),
                                                    config.get<std::string>("caffemodel"));
   models::CheckpointMeta meta;
-  models::caffe_input_normalization(parse_mean(config.get<std::string>("mean-bgr")), meta);
+  models::caffe_input_normalization(mean_bgr(config), meta);
   meta.input_size = config.get<int>("input-size");
   if (const auto file = config.get<std::string>("categories"); !file.empty()) {
     meta.class_names = read_class_names(file);
@@ -121,9 +110,10 @@ int run_import_keras(const std::string& program, const std::vector<std::string>&
                          "a Scenery vgg16 checkpoint");
   scenery::add_common_options(config);
   config.add<std::string>("h5", "", "the Keras weights (save_weights or a whole-model save)");
-  config.add<std::string>("mean-bgr", "104,117,123",
+  config.add_list<double>("mean-bgr", "104,117,123",
                           "per-channel mean subtracted from 0..255 BGR pixels (the Caffe "
-                          "release's preprocessing, which the port keeps)");
+                          "release's preprocessing, which the port keeps)",
+                          scenery::ListRule::exactly(3));
   config.add<bool>("bgr-input", true,
                    "the weights' conv1 reads BGR (the port of the Caffe release): flip it so "
                    "the checkpoint takes RGB");
@@ -139,7 +129,7 @@ int run_import_keras(const std::string& program, const std::vector<std::string>&
   models::SceneModel model = models::create_model("vgg16", info.num_classes);
   const auto report = models::import_keras_vgg16(model, h5, config.get<bool>("bgr-input"));
   models::CheckpointMeta meta;
-  models::caffe_input_normalization(parse_mean(config.get<std::string>("mean-bgr")), meta);
+  models::caffe_input_normalization(mean_bgr(config), meta);
   if (const auto file = config.get<std::string>("categories"); !file.empty()) {
     meta.class_names = read_class_names(file);
     if (static_cast<int64_t>(meta.class_names.size()) != info.num_classes) {

@@ -15,6 +15,8 @@ using testing::write_text;
 
 Config make_config() {
   Config c("test-tool", "config tests");
+  for (const char* section : {"data", "model", "train", "eval", "dist"})
+    c.section(section, std::string("[") + section + "] options");
   c.add<std::string>("data.dataset", "places365", "layout");
   c.add<int>("data.batch_size", 32, "batch");
   c.add<int64_t>("data.seed", 7, "seed");
@@ -203,6 +205,124 @@ TEST(Config, WriteResolvedPutsConfigIntoTheRunDirectory) {
   Config back = make_config();
   back.parse({"--config", written.string()});
   EXPECT_DOUBLE_EQ(back.get<double>("train.lr"), 0.25);
+}
+
+// The schema: what a value must be is declared with the option and checked
+// wherever the value comes from, with one message shape.
+Config make_schema_config() {
+  Config c("test-tool", "schema tests");
+  c.section("train", "[train] optimisation");
+  c.add_choice("train.optimizer", "sgd", {"sgd", "adamw"}, "optimizer");
+  c.add<int>("train.accumulate", 1, "steps per update", Bounds::at_least(1));
+  c.add<double>("train.label_smoothing", 0, "smoothing", Bounds::from_up_to_excluding(0, 1));
+  c.add_list<double>("train.crop_ratio", "3/4,4/3", "ratio range",
+                     ListRule::range(Bounds::within(1e-3, 1e3)));
+  c.add_list<double>("train.milestones", "30,60", "epochs",
+                     ListRule::any_length(Bounds::at_least(0), ListOrder::kIncreasing));
+  c.add_tristate("train.sync_bn", "sync batch norm");
+  c.add<bool>("train.nesterov", false, "nesterov");
+  return c;
+}
+
+TEST(ConfigSchema, DeclaredValuesAreReadBack) {
+  Config c = make_schema_config();
+  c.parse({"--train.optimizer", "adamw", "--train.accumulate=4", "--train.crop_ratio", "2/3, 1.5",
+           "--train.milestones", "10"});
+  EXPECT_EQ(c.get<std::string>("train.optimizer"), "adamw");
+  EXPECT_EQ(c.get<int>("train.accumulate"), 4);
+  EXPECT_EQ(c.get_list<double>("train.crop_ratio"), (std::vector<double>{2.0 / 3.0, 1.5}));
+  EXPECT_EQ(c.get_list<double>("train.milestones"), (std::vector<double>{10}));
+  EXPECT_EQ(c.get_tristate("train.sync_bn"), Tristate::kAuto);
+  Config d = make_schema_config();
+  d.parse({});
+  EXPECT_EQ(d.get_list<double>("train.crop_ratio"), (std::vector<double>{0.75, 4.0 / 3.0}));
+}
+
+TEST(ConfigSchema, EveryRefusalHasOneShapeOnTheCommandLineAndInFiles) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--train.optimizer", "lamb"},
+       "command line: invalid value 'lamb' for train.optimizer: expected one of sgd, adamw"},
+      {{"--train.accumulate=0"},
+       "command line: invalid value '0' for train.accumulate: expected an integer >= 1"},
+      {{"--train.accumulate", "many"},
+       "command line: invalid value 'many' for train.accumulate: expected an integer >= 1"},
+      {{"--train.label_smoothing", "1"},
+       "command line: invalid value '1' for train.label_smoothing: expected a number in [0, 1)"},
+      {{"--train.crop_ratio", "2,1"},
+       "command line: invalid value '2,1' for train.crop_ratio: expected 2 comma-separated "
+       "numbers (a/b allowed) in [0.001, 1000], each >= the one before"},
+      {{"--train.crop_ratio", "1"}, "invalid value '1' for train.crop_ratio"},
+      {{"--train.crop_ratio", "a,2"}, "invalid value 'a,2' for train.crop_ratio"},
+      {{"--train.milestones", "60,30"},
+       "invalid value '60,30' for train.milestones: expected comma-separated numbers (a/b "
+       "allowed) >= 0, in increasing order"},
+      {{"--train.sync_bn", "maybe"},
+       "command line: invalid value 'maybe' for train.sync_bn: expected auto, or a boolean"},
+  };
+  for (const auto& [args, expected] : cases) {
+    Config c = make_schema_config();
+    EXPECT_CONTAINS(expect_config_error(c, args), expected);
+  }
+  TempDir dir;
+  write_text(dir / "bad.cfg", "[train]\naccumulate = 2\noptimizer = lamb\n");
+  Config c = make_schema_config();
+  EXPECT_CONTAINS(expect_config_error(c, {"--config", (dir / "bad.cfg").string()}),
+                  (dir / "bad.cfg").string() +
+                      ":3: invalid value 'lamb' for train.optimizer: expected one of sgd, adamw");
+}
+
+TEST(ConfigSchema, BooleansAndTristatesAcceptTheSameSpellings) {
+  const std::vector<std::pair<std::string, bool>> spellings = {
+      {"true", true},   {"yes", true}, {"1", true},  {"on", true},
+      {"false", false}, {"no", false}, {"0", false}, {"off", false}};
+  for (const auto& [text, value] : spellings) {
+    Config c = make_schema_config();
+    c.parse({"--train.nesterov", text, "--train.sync_bn", text});
+    EXPECT_EQ(c.get<bool>("train.nesterov"), value) << text;
+    EXPECT_EQ(c.get_tristate("train.sync_bn"), value ? Tristate::kYes : Tristate::kNo) << text;
+    // The resolved configuration spells it one way.
+    EXPECT_CONTAINS(c.dump(), value ? "sync_bn = yes" : "sync_bn = no");
+  }
+  EXPECT_TRUE(resolve(Tristate::kAuto, true));
+  EXPECT_FALSE(resolve(Tristate::kNo, true));
+}
+
+TEST(ConfigSchema, SectionsAreTheDeclaredOnesInDeclaredOrder) {
+  Config c = make_schema_config();
+  c.section("data", "[data] where the images are");
+  c.add<int>("data.batch_size", 8, "batch");
+  const std::string help = c.help();
+  EXPECT_CONTAINS(help, "[data] where the images are");
+  EXPECT_LT(help.find("[train] optimisation"), help.find("[data] where"));
+  TempDir dir;
+  write_text(dir / "bad.cfg", "[inspect]\nbatch_size = 2\n");
+  EXPECT_CONTAINS(expect_config_error(c, {"--config", (dir / "bad.cfg").string()}),
+                  ":1: unknown section [inspect]; valid sections: train, data");
+}
+
+TEST(ConfigSchema, ADeclarationBreakingItsOwnRuleIsAProgrammingError) {
+  Config c("test-tool", "schema tests");
+  EXPECT_THROW(c.add_choice("train.x", "c", {"a", "b"}, "x"), std::logic_error);
+  EXPECT_THROW(c.add<int>("train.y", 0, "y", Bounds::at_least(1)), std::logic_error);
+  EXPECT_THROW(c.add_list<int>("train.z", "1,x", "z"), std::logic_error);
+}
+
+TEST(ConfigSchema, ListsAndChoicesConvertOutsideAConfigWithTheSameMessage) {
+  EXPECT_EQ(parse_list<int>("k", " 1, 2 ,3", ListRule::any_length()), (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(parse_list<std::string>("k", "layer4, layer3.1", ListRule::any_length()),
+            (std::vector<std::string>{"layer4", "layer3.1"}));
+  try {
+    parse_list<int>("k", "1,,2", ListRule::any_length());
+    ADD_FAILURE() << "an empty item was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "invalid value '1,,2' for k: expected comma-separated integers");
+  }
+  enum class Kind { kA, kB };
+  const Choices<Kind> kinds{{"a", Kind::kA}, {"b", Kind::kB}};
+  EXPECT_EQ(kinds.at("k", "b"), Kind::kB);
+  EXPECT_EQ(kinds.names(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_THROW(kinds.at("k", "c"), ConfigError);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "data/catalog_readers.h"
 #include "data/synth.h"
+#include "support/test_support.h"
 
 namespace scenery::data::testing {
 
@@ -68,9 +69,6 @@ inline bool ends_with_newline(const std::filesystem::path& file) {
   std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return !s.empty() && s.back() == '\n';
 }
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
 
 // Decompression bombs: a valid 16x16 image whose header is rewritten to
 // declare `width` x `height` (a few hundred bytes that a decoder trusting the

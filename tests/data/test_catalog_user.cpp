@@ -101,7 +101,7 @@ TEST(CatalogFactory, UnknownDatasetListsTheValidOnes) {
     open_catalog(spec("imagenet", dir.path()));
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_CONTAINS(e.what(), "unknown data.dataset 'imagenet'");
+    EXPECT_CONTAINS(e.what(), "invalid value 'imagenet' for data.dataset: expected one of");
     EXPECT_CONTAINS(e.what(),
                     "places365, places365-easy, places205, sun397, mit67, ade20k, folder, list");
   }

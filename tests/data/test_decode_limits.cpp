@@ -173,8 +173,8 @@ TEST(DecodeLimits, TheOptionIsReadAndValidated) {
   EXPECT_EQ(loader_options_from_config(c, true).max_image_pixels, 1000);
   Config bad("test", "loader options");
   add_data_options(bad);
-  bad.parse({"--data.max_image_pixels", "-1"});
   try {
+    bad.parse({"--data.max_image_pixels", "-1"});
     loader_options_from_config(bad, true);
     ADD_FAILURE() << "expected ConfigError";
   } catch (const ConfigError& e) {

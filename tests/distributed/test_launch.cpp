@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "distributed/launch.h"
+#include "support/test_support.h"
 
 namespace scenery::dist {
 namespace {
@@ -27,9 +28,6 @@ std::string config_error(const LaunchOptions& o, const Environment& env) {
   ADD_FAILURE() << "no ConfigError";
   return "";
 }
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
 
 TEST(Launch, NothingSetIsASingleProcessWithoutStore) {
   const Launch l = resolve_launch({}, env_of({}));

@@ -13,9 +13,6 @@
 namespace scenery::dist {
 namespace {
 
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
-
 using scenery::testing::free_port;
 using scenery::testing::TempDir;
 

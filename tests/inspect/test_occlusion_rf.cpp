@@ -5,7 +5,6 @@
 
 #include "core/error.h"
 #include "inspect/occlusion_rf.h"
-#include "inspect/rf_tool.h"
 #include "models/layer_taps.h"
 #include "models/receptive_field.h"
 #include "models/registry.h"

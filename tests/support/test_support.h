@@ -6,6 +6,11 @@
 #include <string>
 #include <vector>
 
+// A GoogleTest expectation that `haystack` (any string-like) contains `needle`,
+// printing the haystack when it does not.
+#define EXPECT_CONTAINS(haystack, needle) \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+
 namespace scenery::testing {
 
 // A fresh directory under the system temp dir, removed when the object dies.

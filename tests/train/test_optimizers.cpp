@@ -59,8 +59,8 @@ TEST(Optimizers, AdamWAndNesterovAreBuilt) {
 }
 
 TEST(Optimizers, UnknownOptimizerIsAConfigError) {
-  auto c = testing::make_config({"--train.optimizer", "lamb"});
-  EXPECT_THROW(optimizer_options_from_config(*c), ConfigError);
+  EXPECT_THROW(optimizer_options_from_config(*testing::make_config({"--train.optimizer", "lamb"})),
+               ConfigError);
   auto n = testing::make_config({"--train.nesterov", "true", "--train.momentum", "0"});
   EXPECT_THROW(optimizer_options_from_config(*n), ConfigError);
 }

@@ -117,7 +117,4 @@ inline void expect_same_weights(const models::StateDict& a, const models::StateD
   }
 }
 
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
-
 }  // namespace scenery::train::testing

@@ -1,4 +1,4 @@
-#include "inspect/units_tool.h"
+#include "inspect/tools/units_tool.h"
 
 #include <fmt/core.h>
 
@@ -22,26 +22,29 @@ namespace {
 enum class UnitsMode { kDissect, kSegment };
 
 void add_units_options(Config& c, UnitsMode mode) {
-  c.add<std::string>("units.layers", "layer4",
-                     "comma-separated layers, as the state dict names them (layer4, "
-                     "layer3.1, features.28, inception4e); an unknown name lists the valid ones");
+  c.section("units", "[units] unit dissection and segmentation");
+  add_inspect_layer_options(c);
   c.add<int>("units.top_images", mode == UnitsMode::kDissect ? 10 : 5,
-             "images shown per unit: its best by spatial maximum");
-  c.add<int>("units.thumbnail", 96, "side in pixels of each shown image");
+             "images shown per unit: its best by spatial maximum", Bounds::at_least(1));
+  c.add<int>("units.thumbnail", 96, "side in pixels of each shown image", Bounds::at_least(1));
   c.add<std::string>("units.class_names", "",
                      "annotation class names, one per line (value 1 first); default: the "
                      "dataset's objectInfo150.csv");
   if (mode == UnitsMode::kDissect) {
     c.add<double>("units.quantile", 0.995,
-                  "T_u: this exact quantile of each unit's activations over the dataset");
+                  "T_u: this exact quantile of each unit's activations over the dataset",
+                  Bounds::within(0, 1));
     c.add<double>("units.iou_threshold", 0.04,
-                  "a unit is a detector when its best IoU reaches this (Network Dissection)");
+                  "a unit is a detector when its best IoU reaches this (Network Dissection)",
+                  Bounds::within(0, 1));
     c.add<int>("units.cache_mb", 2048,
                "keep the first pass's activations in memory up to this size, so that the "
-               "second pass does not run the network again");
+               "second pass does not run the network again",
+               Bounds::at_least(0));
   } else {
     c.add<double>("units.segment_fraction", 0.2,
-                  "the segmented region: the filtered map above this fraction of its maximum");
+                  "the segmented region: the filtered map above this fraction of its maximum",
+                  Bounds::within(0, 1));
   }
 }
 
@@ -77,7 +80,7 @@ int run_units(UnitsMode mode, const std::string& program, const std::vector<std:
   o.input_size = inspect_input_size(config, inspected.meta);
   o.normalize = eval::checkpoint_normalization(inspected.meta);
   o.batch_size = config.get<int>("inspect.batch_size");
-  o.max_pixels = data::max_image_pixels_from_config(config);
+  o.max_pixels = config.get<int64_t>("data.max_image_pixels");
   o.top_images = config.get<int>("units.top_images");
   o.thumbnail = config.get<int>("units.thumbnail");
   o.dissect = dissect;

@@ -1,4 +1,4 @@
-#include "inspect/predict_tool.h"
+#include "inspect/tools/predict_tool.h"
 
 #include <fmt/core.h>
 #include <tbb/parallel_for.h>
@@ -15,6 +15,7 @@
 #include "core/atomic_file.h"
 #include "core/cli.h"
 #include "core/error.h"
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "core/sha256.h"
 #include "data/catalog_readers.h"
@@ -22,7 +23,6 @@
 #include "data/data_options.h"
 #include "data/decode.h"
 #include "distributed/launch.h"
-#include "eval/json_writer.h"
 #include "eval/semantic_provider.h"
 #include "inspect/class_activation.h"
 #include "inspect/inspect_inputs.h"
@@ -37,10 +37,10 @@ namespace fs = std::filesystem;
 namespace {
 
 void add_predict_options(Config& c) {
-  c.add<int>("inspect.top_k", 5, "classes reported per image");
-  c.add<std::string>("inspect.preprocess", "squash",
-                     "squash: Resize((S,S)) as run_placesCNN_unified.py; crop: Resize(256) + "
-                     "CenterCrop(S) as run_placesCNN_basic.py (S = the checkpoint's input size)");
+  c.add<int>("inspect.top_k", 5, "classes reported per image", Bounds::at_least(1));
+  c.add_choice("inspect.preprocess", "squash", predict_preprocess_choices().names(),
+               "squash: Resize((S,S)) as run_placesCNN_unified.py; crop: Resize(256) + "
+               "CenterCrop(S) as run_placesCNN_basic.py (S = the checkpoint's input size)");
   c.add<std::string>("inspect.categories", "",
                      "categories_places365.txt-style class names (default: the checkpoint's)");
   c.add<std::string>("inspect.io_labels", "",
@@ -52,15 +52,18 @@ void add_predict_options(Config& c) {
               "probabilities from the classifier with negative weights set to 0, to reproduce "
               "run_placesCNN_unified.py's numbers (it clamps fc.weight in place before its "
               "forward); off: the network as trained, as run_placesCNN_basic.py");
-  c.add<int>("cam.top", 1, "class activation maps for the best N classes (0: none)");
+  c.section("cam", "[cam] class activation maps");
+  c.add<int>("cam.top", 1, "class activation maps for the best N classes (0: none)",
+             Bounds::at_least(0));
   c.add<std::string>("cam.classes", "",
                      "also maps for these classes: comma-separated indices or names");
   c.add<bool>("cam.clamp_negative", true,
               "set negative classifier weights to 0, as the official demo; off: the CAM "
               "paper's plain w . F");
-  c.add<std::string>("cam.format", "jpg", "jpg (as the demo's cam.jpg) or png");
+  c.add_choice("cam.format", "jpg", {"jpg", "png"}, "jpg (as the demo's cam.jpg) or png");
   c.add<double>("cam.box_fraction", 0.2,
-                "localisation box: largest component above this fraction of the map's maximum");
+                "localisation box: largest component above this fraction of the map's maximum",
+                Bounds::within(0, 1));
   c.add<bool>("cam.draw_box", false, "draw the localisation box on the written maps");
 }
 
@@ -117,11 +120,7 @@ int run_predict_tool(const std::string& program, const std::vector<std::string>&
 
   const fs::path out = config.get<std::string>("inspect.out");
   const std::string map_format = config.get<std::string>("cam.format");
-  if (map_format != "jpg" && map_format != "png")
-    throw ConfigError(fmt::format("cam.format: '{}' is not one of jpg, png", map_format));
   const int batch_size = config.get<int>("inspect.batch_size");
-  if (batch_size < 1)
-    throw ConfigError(fmt::format("inspect.batch_size must be >= 1, got {}", batch_size));
 
   InspectedModel inspected = load_inspected_model(config);
   models::SceneModel& model = inspected.model;
@@ -147,10 +146,7 @@ int run_predict_tool(const std::string& program, const std::vector<std::string>&
   PredictOptions options;
   options.top_k = config.get<int>("inspect.top_k");
   options.preprocess = parse_predict_preprocess(config.get<std::string>("inspect.preprocess"));
-  const int input_size = config.get<int>("inspect.input_size");
-  if (input_size < 0)
-    throw ConfigError(fmt::format("inspect.input_size must be >= 0, got {}", input_size));
-  options.input_size = input_size > 0 ? input_size : static_cast<int>(model_meta.input_size);
+  options.input_size = inspect_input_size(config, model_meta);
   // crop keeps Resize(256) + CenterCrop(224)'s proportion at other sizes.
   options.resize = options.input_size * 256 / 224;
   options.normalize = eval::checkpoint_normalization(model_meta);
@@ -177,7 +173,7 @@ int run_predict_tool(const std::string& program, const std::vector<std::string>&
   }
   ScenePredictor predictor(model, options, device);
   const bool draw_box = config.get<bool>("cam.draw_box");
-  const int64_t max_pixels = data::max_image_pixels_from_config(config);
+  const int64_t max_pixels = config.get<int64_t>("data.max_image_pixels");
 
   config.write_resolved(out);
   std::ofstream jsonl(out / "predictions.jsonl"), csv(out / "predictions.csv");
@@ -244,7 +240,7 @@ int run_predict_tool(const std::string& program, const std::vector<std::string>&
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  eval::JsonWriter meta;
+  JsonWriter meta;
   meta.begin_object();
   meta.value("checkpoint", checkpoint_path);
   meta.value("checkpoint_sha256",

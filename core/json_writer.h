@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace scenery::eval {
+namespace scenery {
 
 class JsonWriter {
  public:
@@ -45,4 +45,4 @@ class JsonWriter {
 
 std::string json_escape(std::string_view s);
 
-}  // namespace scenery::eval
+}  // namespace scenery

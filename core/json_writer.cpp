@@ -1,10 +1,10 @@
-#include "eval/json_writer.h"
+#include "core/json_writer.h"
 
 #include <fmt/core.h>
 
 #include <cmath>
 
-namespace scenery::eval {
+namespace scenery {
 
 std::string json_escape(std::string_view s) {
   std::string out = "\"";
@@ -102,4 +102,4 @@ JsonWriter& JsonWriter::value(std::string_view k, const std::vector<double>& v) 
   return end_array();
 }
 
-}  // namespace scenery::eval
+}  // namespace scenery

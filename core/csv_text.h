@@ -1,10 +1,10 @@
 // One CSV field, quoted only when it must be (RFC 4180: a comma, a quote or a
-// newline inside; quotes doubled), for every CSV the evaluation tools write.
+// newline inside; quotes doubled), for every CSV the tools write.
 #pragma once
 
 #include <string>
 
-namespace scenery::eval {
+namespace scenery {
 
 inline std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -14,4 +14,4 @@ inline std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-}  // namespace scenery::eval
+}  // namespace scenery

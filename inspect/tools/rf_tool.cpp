@@ -1,4 +1,4 @@
-#include "inspect/rf_tool.h"
+#include "inspect/tools/rf_tool.h"
 
 #include <fmt/core.h>
 
@@ -14,10 +14,11 @@
 #include "core/atomic_file.h"
 #include "core/cli.h"
 #include "core/error.h"
+#include "core/html.h"
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "data/catalog_text.h"
 #include "data/data_options.h"
-#include "eval/json_writer.h"
 #include "eval/semantic_provider.h"
 #include "inspect/inspect_inputs.h"
 #include "inspect/occlusion_rf.h"
@@ -28,34 +29,6 @@
 
 namespace scenery::inspect {
 namespace fs = std::filesystem;
-
-std::vector<int64_t> parse_unit_list(const std::string& text, int64_t units) {
-  std::vector<int64_t> out;
-  if (data::trim_view(text) == "all") {
-    for (int64_t u = 0; u < units; ++u)
-      out.push_back(u);
-    return out;
-  }
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const std::string v(data::trim_view(item));
-    if (v.empty()) continue;
-    const auto dash = v.find('-');
-    int64_t a = 0, b = 0;
-    const bool ok = dash == std::string::npos
-                        ? data::parse_index(v, a) && (b = a, true)
-                        : data::parse_index(v.substr(0, dash), a) &&
-                              data::parse_index(v.substr(dash + 1), b) && a <= b;
-    if (!ok) throw ConfigError(fmt::format("rf.units: '{}' is not a unit or a range A-B", v));
-    if (b >= units)
-      throw ConfigError(fmt::format("rf.units: unit {} of a layer with {} units", b, units));
-    for (int64_t u = a; u <= b; ++u)
-      out.push_back(u);
-  }
-  if (out.empty()) throw ConfigError("rf.units: no unit named");
-  return out;
-}
 
 namespace {
 
@@ -92,17 +65,20 @@ int run_rf_tool(const std::string& program, const std::vector<std::string>& args
   add_common_options(config);
   data::add_data_options(config);
   add_inspect_input_options(config, "rf-out", "rf.csv, rf.json, index.html and maps/");
-  config.add<std::string>("units.layers", "layer4", "comma-separated layers (state-dict names)");
+  add_inspect_layer_options(config);
+  config.section("rf", "[rf] receptive fields by occlusion");
   config.add<std::string>("rf.units", "0-7",
                           "units of each layer: a list of units and ranges (0-7,12) or all");
-  config.add<int>("rf.top_images", 10, "each unit's top images (by spatial maximum) occluded");
-  config.add<int>("rf.patch", 11, "side of the random-pixel patches");
-  config.add<int>("rf.stride", 3, "step of the occlusion grid");
+  config.add<int>("rf.top_images", 10, "each unit's top images (by spatial maximum) occluded",
+                  Bounds::at_least(1));
+  config.add<int>("rf.patch", 11, "side of the random-pixel patches", Bounds::at_least(1));
+  config.add<int>("rf.stride", 3, "step of the occlusion grid", Bounds::at_least(1));
   config.add<int>("rf.seed", 0, "seed of the patches' random pixels");
   config.add<double>("rf.fraction", 0.5,
                      "empirical size: the region of the averaged map above this fraction of its "
-                     "maximum, as the side of a square of the same area");
-  config.add<int>("rf.batch_size", 64, "occluded images per forward pass");
+                     "maximum, as the side of a square of the same area",
+                     Bounds::within(0, 1));
+  config.add<int>("rf.batch_size", 64, "occluded images per forward pass", Bounds::at_least(1));
   if (auto code = parse_or_exit(config, args)) return *code;
 
   InspectedModel inspected = load_inspected_model(config);
@@ -116,7 +92,7 @@ int run_rf_tool(const std::string& program, const std::vector<std::string>& args
   scan_options.input_size = inspect_input_size(config, inspected.meta);
   scan_options.normalize = eval::checkpoint_normalization(inspected.meta);
   scan_options.batch_size = config.get<int>("inspect.batch_size");
-  scan_options.max_pixels = data::max_image_pixels_from_config(config);
+  scan_options.max_pixels = config.get<int64_t>("data.max_image_pixels");
   scan_options.top_images = config.get<int>("rf.top_images");
   scan_options.dissect = false;
   scan_options.draw = false;
@@ -142,7 +118,7 @@ int run_rf_tool(const std::string& program, const std::vector<std::string>& args
   config.write_resolved(out);
   std::ostringstream csv, html;
   csv << "layer,unit,images,empirical_size,theoretical_size\n";
-  eval::JsonWriter json;
+  JsonWriter json;
   json.begin_object();
   json.value("input_size", int64_t{side});
   json.value("patch", int64_t{occ.patch});
@@ -150,13 +126,11 @@ int run_rf_tool(const std::string& program, const std::vector<std::string>& args
   json.value("fraction", occ.fraction);
   json.value("top_images", int64_t{scan_options.top_images});
   json.begin_array("layers");
-  html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Receptive "
-          "fields of "
-       << html_escape(inspected.meta.arch)
-       << "</title><style>body{font-family:system-ui,sans-serif;margin:1.5em}td,th{padding:2px "
-          "10px;text-align:left}figure{display:inline-block;margin:4px;font-size:0.85em}</style>"
-          "</head><body>\n<h1>Receptive fields of "
-       << html_escape(inspected.meta.arch) << " (" << html_escape(inspected.source) << ")</h1>\n"
+  html << html_page_head("Receptive fields of " + inspected.meta.arch,
+                         "td, th { padding: 2px 10px; text-align: left; }\n"
+                         "figure { display: inline-block; margin: 4px; font-size: 0.85em; }\n")
+       << "<h1>Receptive fields of " << html_escape(inspected.meta.arch) << " ("
+       << html_escape(inspected.source) << ")</h1>\n"
        << "<p>Each unit's " << scan_options.top_images << " top images at " << side
        << " px, occluded by " << occ.patch << "&times;" << occ.patch
        << " patches of random pixels every " << occ.stride << " px (" << grid.size() << "&times;"

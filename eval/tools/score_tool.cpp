@@ -1,11 +1,11 @@
-#include "eval/score_tool.h"
+#include "eval/tools/score_tool.h"
 
 #include <fmt/core.h>
 
 #include "core/atomic_file.h"
 #include "core/cli.h"
 #include "core/error.h"
-#include "eval/json_writer.h"
+#include "core/json_writer.h"
 #include "eval/parsing_submission.h"
 #include "eval/places_submission.h"
 

@@ -1,4 +1,4 @@
-#include "inspect/minimal_tool.h"
+#include "inspect/tools/minimal_tool.h"
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -13,12 +13,13 @@
 
 #include "core/atomic_file.h"
 #include "core/cli.h"
+#include "core/csv_text.h"
 #include "core/error.h"
+#include "core/html.h"
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "data/data_options.h"
 #include "data/decode.h"
-#include "eval/csv_text.h"
-#include "eval/json_writer.h"
 #include "eval/semantic_provider.h"
 #include "inspect/inspect_inputs.h"
 #include "inspect/minimal_image.h"
@@ -46,10 +47,13 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
   data::add_data_options(config);
   add_inspect_input_options(config, "minimal-out",
                             "minimal.csv, per_scene.csv, summary.json, index.html and images/");
+  config.section("minimal", "[minimal] minimal images");
   config.add<int>("minimal.superpixel_size", 16,
-                  "without annotations: SLIC superpixels of about this side (pixels)");
-  config.add<int>("minimal.max_images", 0, "stop after this many images (0: all)");
-  config.add<int>("minimal.shown", 60, "images shown in index.html");
+                  "without annotations: SLIC superpixels of about this side (pixels)",
+                  Bounds::at_least(1));
+  config.add<int>("minimal.max_images", 0, "stop after this many images (0: all)",
+                  Bounds::at_least(0));
+  config.add<int>("minimal.shown", 60, "images shown in index.html", Bounds::at_least(0));
   if (auto code = parse_or_exit(config, args)) return *code;
 
   InspectedModel inspected = load_inspected_model(config);
@@ -59,8 +63,8 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
   o.normalize = eval::checkpoint_normalization(inspected.meta);
   o.batch_size = config.get<int>("inspect.batch_size");
   const int superpixel = config.get<int>("minimal.superpixel_size");
-  const int64_t max_pixels = data::max_image_pixels_from_config(config);
-  const auto max_images = static_cast<size_t>(std::max(0, config.get<int>("minimal.max_images")));
+  const int64_t max_pixels = config.get<int64_t>("data.max_image_pixels");
+  const auto max_images = static_cast<size_t>(config.get<int>("minimal.max_images"));
   const int shown = config.get<int>("minimal.shown");
   UnitReportInfo names;  // for class_name_of
   names.class_names = inputs.object_names;
@@ -78,12 +82,13 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
   std::ostringstream csv, html;
   csv << "image,label,target,correct,segments,kept_segments,kept_fraction,p_start,p_final,"
          "kept_classes,segment_classes\n";
-  html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Minimal "
-          "images</title><style>body{font-family:system-ui,sans-serif;margin:1.5em}figure{"
-          "display:inline-block;vertical-align:top;margin:6px;font-size:0.8em;"
-          "overflow-wrap:anywhere;max-width:"
-       << 2 * o.input_size + 10 << "px}</style></head><body>\n<h1>Minimal images of "
-       << html_escape(inspected.meta.arch) << " (" << html_escape(inspected.source)
+  html << html_page_head("Minimal images",
+                         fmt::format("figure {{ display: inline-block; vertical-align: top; "
+                                     "margin: 6px; font-size: 0.8em; overflow-wrap: anywhere; "
+                                     "max-width: {}px; }}\n",
+                                     2 * o.input_size + 10))
+       << "<h1>Minimal images of " << html_escape(inspected.meta.arch) << " ("
+       << html_escape(inspected.source)
        << ")</h1>\n<p>Left: the image as the network sees it; right: its minimal image. "
           "Segments ("
        << (inputs.object_names.empty() ? "SLIC superpixels" : "annotated object regions")
@@ -142,13 +147,13 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
       for (int c : kept_set)
         ++keeps[target][c];
     }
-    csv << eval::csv_field(input.name) << ',' << input.label << ',' << target << ','
+    csv << csv_field(input.name) << ',' << input.label << ',' << target << ','
         << (r.correct ? 1 : 0) << ',' << segments.count() << ',' << kept_segments << ','
         << fmt::format("{:.4f}", r.kept_fraction) << ','
         << fmt::format("{:.6f}", r.start_probability) << ','
         << fmt::format("{:.6f}", r.final_probability) << ','
-        << eval::csv_field(fmt::format("{}", fmt::join(kept_classes, ";"))) << ','
-        << eval::csv_field(fmt::format("{}", fmt::join(all_classes, " "))) << '\n';
+        << csv_field(fmt::format("{}", fmt::join(kept_classes, ";"))) << ','
+        << csv_field(fmt::format("{}", fmt::join(all_classes, " "))) << '\n';
     if (r.correct && images <= shown) {
       cv::Mat pair, bgr;
       cv::hconcat(r.seen, r.minimal, pair);
@@ -172,7 +177,7 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
 
   std::ostringstream per_scene;
   per_scene << "scene,object,minimal_images,keeping,share\n";
-  eval::JsonWriter json;
+  JsonWriter json;
   json.begin_object();
   json.value("images", images);
   json.value("skipped", skipped);
@@ -193,9 +198,8 @@ int run_minimal_tool(const std::string& program, const std::vector<std::string>&
     for (size_t k = 0; k < ranked.size(); ++k) {
       const auto& [c, m] = ranked[k];
       const double share = static_cast<double>(m) / static_cast<double>(n);
-      per_scene << eval::csv_field(scene_name(scene)) << ','
-                << eval::csv_field(class_name_of(names, c)) << ',' << n << ',' << m << ','
-                << fmt::format("{:.4f}", share) << '\n';
+      per_scene << csv_field(scene_name(scene)) << ',' << csv_field(class_name_of(names, c)) << ','
+                << n << ',' << m << ',' << fmt::format("{:.4f}", share) << '\n';
       json.value(class_name_of(names, c), share);
       if (k < 8)
         html << (k ? ", " : "") << html_escape(class_name_of(names, c)) << ' '

@@ -1,4 +1,4 @@
-#include "eval/eval_tool.h"
+#include "eval/tools/eval_tool.h"
 
 #include <fmt/core.h>
 
@@ -11,6 +11,8 @@
 #include "data/catalog_readers.h"
 #include "data/data_options.h"
 #include "data/loader.h"
+#include "distributed/collectives.h"
+#include "distributed/launch.h"
 #include "distributed/process_group.h"
 #include "eval/eval_options.h"
 #include "eval/evaluator.h"
@@ -23,54 +25,7 @@
 namespace scenery::eval {
 namespace fs = std::filesystem;
 
-namespace {
-
-std::vector<double> parse_scales(const std::string& text) {
-  std::vector<double> scales;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    try {
-      size_t used = 0;
-      const double v = std::stod(item, &used);
-      if (v <= 0 || item.find_first_not_of(" \t", used) != std::string::npos)
-        throw std::exception();
-      scales.push_back(v);
-    } catch (const std::exception&) {
-      throw ConfigError(
-          fmt::format("eval.scales: '{}' is not a positive number (in '{}')", item, text));
-    }
-  }
-  if (scales.empty()) throw ConfigError("eval.scales: give at least one scale, e.g. 1.0");
-  return scales;
-}
-
-models::Branches parse_branches(const std::string& s) {
-  if (s == "both") return models::Branches::kBoth;
-  if (s == "rgb") return models::Branches::kRgbOnly;
-  if (s == "semantic") return models::Branches::kSemanticOnly;
-  throw ConfigError(fmt::format("eval.branches: '{}' is not one of both, rgb, semantic", s));
-}
-
-// Sums a meter's integer state over the ranks: the merged meter is bitwise
-// the one a single process would have accumulated.
-template <class Meter>
-void merge_meter(std::optional<Meter>& meter, dist::ProcessGroup* group) {
-  if (!group || !meter) return;
-  auto state = meter->state();
-  group->all_reduce_sum(state);
-  meter->reset();
-  meter->merge_state(state);
-}
-
-int64_t sum_over_ranks(int64_t value, dist::ProcessGroup* group) {
-  if (!group) return value;
-  auto t = torch::tensor({value}, torch::kInt64);
-  group->all_reduce_sum(t);
-  return t.item<int64_t>();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int run_eval_tool(const std::string& program, const std::vector<std::string>& args) {
   Config config(program, "evaluate a checkpoint on a dataset split and write its report");
@@ -84,12 +39,10 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
   if (checkpoint_path.empty())
     throw UsageError("give the checkpoint to evaluate: --eval.checkpoint FILE");
   const fs::path out = config.get<std::string>("eval.out");
-  const auto branches = parse_branches(config.get<std::string>("eval.branches"));
+  const auto branches =
+      branch_choices().at("eval.branches", config.get<std::string>("eval.branches"));
   const std::string crop = config.get<std::string>("eval.crop");
-  if (crop != "center" && crop != "ten") {
-    throw ConfigError(fmt::format("eval.crop: '{}' is not one of center, ten", crop));
-  }
-  const auto scales = parse_scales(config.get<std::string>("eval.scales"));
+  const auto scales = config.get_list<double>("eval.scales");
   // Data parallel (torchrun, Slurm or dist.*): each rank evaluates its shard,
   // rank 0 merges and writes everything.
   const dist::Launch launch =
@@ -139,10 +92,11 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     context.flip = protocol.flip;
     protocol.rank = launch.rank;
     protocol.world_size = launch.world_size;
-    protocol.max_image_pixels = data::max_image_pixels_from_config(config);
+    protocol.max_image_pixels = config.get<int64_t>("data.max_image_pixels");
     auto result = evaluate_parsing(model, catalog, protocol, submission);
-    merge_meter(result.meter, group.get());
-    result.images = sum_over_ranks(result.images, group.get());  // also: every PNG is written
+    if (result.meter) dist::merge_meter(*result.meter, group.get());
+    // also: every PNG is written
+    result.images = dist::sum_over_ranks(result.images, group.get());
     if (!writer) return 0;
     write_parsing_report(out, result, catalog.object_names(), context);
     if (result.meter) {
@@ -181,12 +135,12 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     if (!submission.empty()) rows.emplace(model.num_classes());
     auto result =
         evaluate_scenes(model, catalog, options, rows ? &*rows : nullptr, branches, semantic);
-    merge_meter(result.meter, group.get());
-    result.images = sum_over_ranks(result.images, group.get());
-    result.skipped = sum_over_ranks(result.skipped, group.get());
+    if (result.meter) dist::merge_meter(*result.meter, group.get());
+    result.images = dist::sum_over_ranks(result.images, group.get());
+    result.skipped = dist::sum_over_ranks(result.skipped, group.get());
     std::optional<PlacesSubmissionWriter> all_rows = std::move(rows);
     if (group && all_rows) {
-      const auto texts = group->all_gather_bytes(all_rows->text());
+      const auto texts = dist::gather_bytes_over_ranks(all_rows->text(), group.get());
       all_rows.emplace(model.num_classes());
       for (const auto& text : texts)
         all_rows->add_text(text);
