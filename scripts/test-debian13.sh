@@ -157,8 +157,13 @@ install_deps() {
 
 # Configures once (Release, Ninja, default options) and builds; a later run reuses /build.
 build() {
+  local env=()
+  # The CUDA LibTorch's CMake config calls enable_language(CUDA), and trixie's nvcc 12.4 rejects
+  # its default g++ 14 ("gcc versions later than 13 are not supported"): cuda-g++ (from
+  # nvidia-cuda-toolkit-gcc) is g++-13. CMake reads CUDAHOSTCXX on the first configure only.
+  if [ "$cuda" = 1 ]; then env=(CUDAHOSTCXX=/usr/bin/cuda-g++); fi
   if [ ! -f "$root/build/CMakeCache.txt" ]; then
-    in_root cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release
+    in_root "${env[@]}" cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release
   fi
   in_root cmake --build /build --parallel "${SCENERY_BUILD_JOBS:-$(nproc)}"
 }
