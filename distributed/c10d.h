@@ -33,6 +33,14 @@
 
 namespace scenery::dist {
 
+// LibTorch >= 2.4 asks for the libuv TCPStore backend by default
+// (TCPStoreOptions::useLibUV), and a LibTorch built without libuv (Debian 13's)
+// then refuses every store: "use_libuv was requested but PyTorch was build
+// without libuv support". Opens the store as asked and, on that refusal only,
+// again with the classic backend; 1.x has no such switch.
+inline c10::intrusive_ptr<c10d::TCPStore> open_tcp_store(const std::string& host,
+                                                         c10d::TCPStoreOptions options);
+
 inline bool nccl_available() {
 #ifdef USE_C10D_NCCL
   return true;
@@ -42,6 +50,25 @@ inline bool nccl_available() {
 }
 
 namespace detail {
+
+template <class T, class = void>
+struct has_use_libuv : std::false_type {};
+template <class T>
+struct has_use_libuv<T, std::void_t<decltype(std::declval<T&>().useLibUV)>> : std::true_type {};
+
+// Switches TCPStore options to the classic backend; false when they have no
+// switch (LibTorch < 2.4) or it is already off.
+template <class Options>
+bool use_classic_backend(Options& options) {
+  if constexpr (has_use_libuv<Options>::value) {
+    if (!options.useLibUV) return false;
+    options.useLibUV = false;
+    return true;
+  } else {
+    (void)options;
+    return false;
+  }
+}
 
 template <class T, class = void>
 struct has_set_default_backend : std::false_type {};
@@ -147,6 +174,18 @@ inline std::shared_ptr<c10d::Reducer> make_reducer(
       params, buckets, bucket_limits, group, std::vector<bool>(params.size(), false), bucket_bytes,
       find_unused_parameters, /*gradient_as_bucket_view=*/true, std::move(names),
       first_bucket_bytes);
+}
+
+inline c10::intrusive_ptr<c10d::TCPStore> open_tcp_store(const std::string& host,
+                                                         c10d::TCPStoreOptions options) {
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(host, options);
+  } catch (const c10::Error& e) {
+    if (std::string(e.what()).find("libuv") == std::string::npos ||
+        !detail::use_classic_backend(options))
+      throw;
+    return c10::make_intrusive<c10d::TCPStore>(host, options);
+  }
 }
 
 }  // namespace scenery::dist

@@ -66,7 +66,7 @@ c10::intrusive_ptr<c10d::Store> connect_store(const Launch& l, bool server, bool
     o.waitWorkers = false;
     o.timeout = l.timeout;
     o.multiTenant = true;
-    store = c10::make_intrusive<c10d::TCPStore>(l.host, o);
+    store = open_tcp_store(l.host, o);
   }
   store->setTimeout(l.timeout);
   if (!l.key_prefix.empty()) store = c10::make_intrusive<c10d::PrefixStore>(l.key_prefix, store);

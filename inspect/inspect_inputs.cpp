@@ -12,6 +12,7 @@
 #include "data/data_options.h"
 #include "data/decode.h"
 #include "distributed/launch.h"
+#include "eval/semantic_provider.h"
 #include "models/registry.h"
 
 namespace scenery::inspect {
@@ -91,6 +92,17 @@ int inspect_input_size(const Config& config, const models::CheckpointMeta& meta)
 
 std::vector<std::string> inspect_layers(const Config& config) {
   return config.get_list<std::string>("units.layers");
+}
+
+UnitScanOptions unit_scan_options_from_config(const Config& config,
+                                              const models::CheckpointMeta& meta) {
+  UnitScanOptions o;
+  o.layers = inspect_layers(config);
+  o.input_size = inspect_input_size(config, meta);
+  o.normalize = eval::checkpoint_normalization(meta);
+  o.batch_size = config.get<int>("inspect.batch_size");
+  o.max_pixels = config.get<int64_t>("data.max_image_pixels");
+  return o;
 }
 
 InspectInputs list_inspect_inputs(const Config& config) {

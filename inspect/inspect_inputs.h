@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "inspect/unit_scan.h"
 #include "models/checkpoint.h"
 #include "models/scene_model.h"
 
@@ -54,5 +55,10 @@ std::vector<std::string> inspect_layers(const Config& config);
 // Registers units.layers, which inspect_layers reads (the layers scanned by
 // dissection, segmentation and receptive fields).
 void add_inspect_layer_options(Config& config);
+
+// What every unit tool (dissect, segment, rf) scans the same way: units.layers, the
+// input size, the checkpoint's normalisation, inspect.batch_size, data.max_image_pixels.
+UnitScanOptions unit_scan_options_from_config(const Config& config,
+                                              const models::CheckpointMeta& meta);
 
 }  // namespace scenery::inspect

@@ -3,7 +3,10 @@
 // load_checkpoint (read + the arch check + models/state_dict.h's load).
 #include "models/checkpoint.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <fmt/core.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 
 #include <fstream>
 #include <iterator>
@@ -32,12 +35,41 @@ GenericDict tensor_dict(const StateDict& tensors) {
   return d;
 }
 
+// A plain list: typed lists of numbers pickle as torch.jit._pickle.build_doublelist /
+// build_intlist calls, which torch.load(weights_only=True) refuses.
 template <class T>
-c10::List<T> to_list(const std::vector<T>& v) {
-  c10::List<T> out;
+c10::impl::GenericList to_list(const std::vector<T>& v) {
+  c10::impl::GenericList out(c10::AnyType::get());
   for (const auto& x : v)
-    out.push_back(x);
+    out.push_back(IValue(x));
   return out;
+}
+
+// torch.save's zip layout (data.pkl + data/<storage>), with a pickle made of
+// what torch.load(path, weights_only=True) accepts: plain dicts and lists,
+// strings, numbers and tensors (torch._utils._rebuild_tensor_v2 over storages).
+// torch::pickle_save would wrap every dict and list in a
+// torch.jit._pickle.restore_type_tag call (TorchScript's dynamic types), which
+// PyTorch >= 2.6 refuses by default; the untagged dicts read back the same here.
+std::vector<char> pickle_for_torch_load(const IValue& root) {
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler(
+      [&](const char* bytes, size_t size) { pickle.insert(pickle.end(), bytes, bytes + size); },
+      /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+      /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(root);
+  pickler.stop();
+  std::vector<char> archive;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
+    const char* bytes = static_cast<const char*>(data);
+    archive.insert(archive.end(), bytes, bytes + size);
+    return size;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(),
+                                     writer);
+  writer.writeEndOfFile();
+  return archive;
 }
 
 IValue encode_training(const TrainingState& t) {
@@ -180,7 +212,7 @@ void save_checkpoint(const fs::path& path, const Checkpoint& c) {
   d.insert("input_size", c.meta.input_size);
   d.insert("state_dict", tensor_dict(c.state_dict));
   if (c.training) d.insert("training", encode_training(*c.training));
-  const std::vector<char> bytes = torch::pickle_save(d);
+  const std::vector<char> bytes = pickle_for_torch_load(d);
   try {
     replace_file_atomic(path, [&](const fs::path& temp) {
       std::ofstream out(temp, std::ios::binary);

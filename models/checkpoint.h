@@ -1,9 +1,11 @@
 // Checkpoints: one file holding the weights plus what is needed to use them
 // (arch, classes, input normalisation) and, for resuming, the training state.
 //
-// On disk: torch::pickle_save of a plain dict, so Python reads it with
-// `torch.load(path)`, and `ckpt["state_dict"]` loads with strict=True into the
-// torchvision model of the same arch:
+// On disk: torch.save's zip layout holding a plain dict of plain lists, strings,
+// numbers and tensors, so Python reads it with `torch.load(path,
+// weights_only=True)` (PyTorch >= 2.6's default; 1.13's predates floats), and
+// `ckpt["state_dict"]` loads with strict=True into the torchvision model of the
+// same arch:
 //   format        "scenery-checkpoint"      version  1
 //   arch, num_classes, class_names (list[str]), input_mean, input_std (list[float]),
 //   input_size (int)

@@ -63,9 +63,15 @@ const Gemm& gemm_for(const GemmKey& key) {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // scratch from torch's allocator
     // dY is channels-last (K x O, row-major): read as its transpose.
-    auto pd = dnnl::matmul::primitive_desc(
-        dnnl::matmul::desc(matrix(o, k, 1, o), matrix(k, n, n, 1), matrix(o, n, n, 1)), attr,
-        onednn_cpu_engine());
+    const auto dy = matrix(o, k, 1, o), columns = matrix(k, n, n, 1), dw = matrix(o, n, n, 1);
+    // oneDNN 3 (Debian 13) builds primitive descriptors directly; 2.x (Debian 12)
+    // from an operation descriptor.
+#if DNNL_VERSION_MAJOR >= 3
+    auto pd = dnnl::matmul::primitive_desc(onednn_cpu_engine(), dy, columns, dw, attr);
+#else
+    auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(dy, columns, dw), attr,
+                                           onednn_cpu_engine());
+#endif
     slot = std::make_unique<Gemm>(Gemm{pd, dnnl::matmul(pd)});
   }
   return *slot;

@@ -75,18 +75,31 @@ std::unique_ptr<Plan> make_plan(const PlanKey& k) {
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // scratch comes from torch's allocator
   const auto algorithm = dnnl::algorithm::convolution_winograd;
   auto plan = std::make_unique<Plan>();
+  auto& engine = onednn_cpu_engine();
+  // oneDNN 3 (Debian 13) builds primitive descriptors directly; 2.x (Debian 12)
+  // from operation descriptors. Same primitives, same arguments.
+#if DNNL_VERSION_MAJOR >= 3
+  plan->forward_pd = dnnl::convolution_forward::primitive_desc(
+      engine, dnnl::prop_kind::forward_training, algorithm, src, weights, dst, strides, padding,
+      padding, attr);
+  plan->backward_data_pd = dnnl::convolution_backward_data::primitive_desc(
+      engine, algorithm, src, weights, dst, strides, padding, padding, plan->forward_pd, attr);
+  plan->backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
+      engine, algorithm, src, weights, dst, strides, padding, padding, plan->forward_pd, attr);
+#else
   plan->forward_pd = dnnl::convolution_forward::primitive_desc(
       dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algorithm, src, weights,
                                       dst, strides, padding, padding),
-      attr, onednn_cpu_engine());
+      attr, engine);
   plan->backward_data_pd = dnnl::convolution_backward_data::primitive_desc(
       dnnl::convolution_backward_data::desc(algorithm, src, weights, dst, strides, padding,
                                             padding),
-      attr, onednn_cpu_engine(), plan->forward_pd);
+      attr, engine, plan->forward_pd);
   plan->backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
       dnnl::convolution_backward_weights::desc(algorithm, src, weights, dst, strides, padding,
                                                padding),
-      attr, onednn_cpu_engine(), plan->forward_pd);
+      attr, engine, plan->forward_pd);
+#endif
   plan->forward = dnnl::convolution_forward(plan->forward_pd);
   plan->backward_data = dnnl::convolution_backward_data(plan->backward_data_pd);
   plan->backward_weights = dnnl::convolution_backward_weights(plan->backward_weights_pd);

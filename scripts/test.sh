@@ -10,10 +10,9 @@ bash scripts/build.sh
 built=$SECONDS
 cd build
 status=0
-# One more test than cores: the data-parallel, torchrun and Python-parity tests spend much of
-# their time waiting (on each other, on process start-up, on Gloo), measured at under one core
-# busy on average for train/DataParallel, so a third slot fills the idle CPU.
-ctest --output-on-failure --timeout 600 -j "${SCENERY_TEST_JOBS:-$(($(nproc) + 1))}" || status=$?
+# One test per core: a third slot on 2 cores made every test slower than it filled idle time
+# (clean clone of e649257: ctest 899 s at -j3; 797 s at -j2 the commit before).
+ctest --output-on-failure --timeout 600 -j "${SCENERY_TEST_JOBS:-$(nproc)}" || status=$?
 tested=$SECONDS
 printf 'times: install %d s, build %d s, ctest %d s, total %d s\n' $((installed - start)) \
   $((built - installed)) $((tested - built)) $((tested - start))

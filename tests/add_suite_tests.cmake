@@ -39,6 +39,9 @@ foreach(line IN LISTS lines)
     endif()
   endforeach()
   add_test("${name}" "${exe}" "--gtest_filter=${suite}.*")
+  # One OpenMP thread per suite (LibTorch's and the Python references'): ctest runs one suite
+  # per core, and two suites of two threads each on two cores run slower than one each.
+  # A test that needs a thread count sets it itself.
   set_tests_properties("${name}" PROPERTIES LABELS "${folder}" SKIP_RETURN_CODE 77
-                       COST "${cost}" TIMEOUT 1800)
+                       COST "${cost}" TIMEOUT 1800 ENVIRONMENT "OMP_NUM_THREADS=1")
 endforeach()

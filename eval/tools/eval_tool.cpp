@@ -25,8 +25,6 @@
 namespace scenery::eval {
 namespace fs = std::filesystem;
 
-namespace {}  // namespace
-
 int run_eval_tool(const std::string& program, const std::vector<std::string>& args) {
   Config config(program, "evaluate a checkpoint on a dataset split and write its report");
   add_common_options(config);

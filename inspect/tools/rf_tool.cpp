@@ -87,12 +87,7 @@ int run_rf_tool(const std::string& program, const std::vector<std::string>& args
   for (const auto& i : inputs.images)
     images.push_back({i.file, {}, i.name, i.label});
 
-  UnitScanOptions scan_options;
-  scan_options.layers = inspect_layers(config);
-  scan_options.input_size = inspect_input_size(config, inspected.meta);
-  scan_options.normalize = eval::checkpoint_normalization(inspected.meta);
-  scan_options.batch_size = config.get<int>("inspect.batch_size");
-  scan_options.max_pixels = config.get<int64_t>("data.max_image_pixels");
+  UnitScanOptions scan_options = unit_scan_options_from_config(config, inspected.meta);
   scan_options.top_images = config.get<int>("rf.top_images");
   scan_options.dissect = false;
   scan_options.draw = false;

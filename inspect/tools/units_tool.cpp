@@ -75,12 +75,7 @@ int run_units(UnitsMode mode, const std::string& program, const std::vector<std:
   InspectedModel inspected = load_inspected_model(config);
   const InspectInputs inputs = list_inspect_inputs(config);
 
-  UnitScanOptions o;
-  o.layers = inspect_layers(config);
-  o.input_size = inspect_input_size(config, inspected.meta);
-  o.normalize = eval::checkpoint_normalization(inspected.meta);
-  o.batch_size = config.get<int>("inspect.batch_size");
-  o.max_pixels = config.get<int64_t>("data.max_image_pixels");
+  UnitScanOptions o = unit_scan_options_from_config(config, inspected.meta);
   o.top_images = config.get<int>("units.top_images");
   o.thumbnail = config.get<int>("units.thumbnail");
   o.dissect = dissect;

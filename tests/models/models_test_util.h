@@ -43,9 +43,12 @@ void copy_parameters(Model& from, Model& to) {
 }
 
 // Runs tests/models/<script>; fails the test with its output on a non-zero exit.
-inline std::string run_reference_script(const std::string& script, const std::string& args) {
-  auto r = scenery::testing::run_command(kPython + " " + std::string(SCENERY_SOURCE_DIR) +
-                                         "/tests/models/" + script + " " + args);
+// `env`: assignments put before the command (e.g. "OMP_NUM_THREADS=2").
+inline std::string run_reference_script(const std::string& script, const std::string& args,
+                                        const std::string& env = "") {
+  auto r = scenery::testing::run_command((env.empty() ? "" : env + " ") + kPython + " " +
+                                         std::string(SCENERY_SOURCE_DIR) + "/tests/models/" +
+                                         script + " " + args);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return r.output;
 }

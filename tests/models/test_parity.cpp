@@ -17,12 +17,32 @@ using scenery::testing::TempDir;
 
 constexpr float kTolerance = 1e-4f;
 
-// ctest runs every TEST in its own process, so each exports only its own arch.
-void expect_parity(const std::string& arch, int size) {
-  SCENERY_REQUIRE_TORCHVISION();
-  torch::set_num_threads(2);
-  TempDir dir;
-  run_reference("export " + dir.path().string() + " " + arch + ":" + std::to_string(size));
+// Every architecture's reference comes from one Python process (torch and
+// torchvision import once, not once per test), run when the suite starts.
+class TorchvisionParity : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!have_torchvision()) return;  // each test then skips
+    dir_ = new TempDir;
+    // Both sides on 2 threads (ctest's OMP_NUM_THREADS=1 otherwise): the same thread count
+    // gives the same kernels (at 1 thread, ResNet-50 and DenseNet-161 take other paths in
+    // Python than in C++: 1e-4 apart before the step, 0.1 after).
+    torch::set_num_threads(2);
+    run_reference_script("torch_reference.py",
+                         "export " + dir_->path().string() +
+                             " resnet18:96 resnet50:96 wideresnet18:64 alexnet:64 vgg16:32 "
+                             "densenet161:64",
+                         "OMP_NUM_THREADS=2");
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static TempDir* dir_;
+};
+TempDir* TorchvisionParity::dir_ = nullptr;
+
+void expect_parity(const std::string& arch, const TempDir& dir) {
   const std::string file = (dir / (arch + ".pt")).string();
   const auto ref = load_pickle(file);
 
@@ -80,23 +100,29 @@ void expect_parity(const std::string& arch, int size) {
   EXPECT_LE(d, kTolerance) << arch;
 }
 
-TEST(TorchvisionParity, ResNet18SameLogitsAndSameSgdStep) {
-  expect_parity("resnet18", 96);
+TEST_F(TorchvisionParity, ResNet18SameLogitsAndSameSgdStep) {
+  SCENERY_REQUIRE_TORCHVISION();
+  expect_parity("resnet18", *dir_);
 }
-TEST(TorchvisionParity, ResNet50SameLogitsAndSameSgdStep) {
-  expect_parity("resnet50", 96);
+TEST_F(TorchvisionParity, ResNet50SameLogitsAndSameSgdStep) {
+  SCENERY_REQUIRE_TORCHVISION();
+  expect_parity("resnet50", *dir_);
 }
-TEST(TorchvisionParity, WideResNet18SameLogitsAndSameSgdStep) {
-  expect_parity("wideresnet18", 64);
+TEST_F(TorchvisionParity, WideResNet18SameLogitsAndSameSgdStep) {
+  SCENERY_REQUIRE_TORCHVISION();
+  expect_parity("wideresnet18", *dir_);
 }
-TEST(TorchvisionParity, AlexNetSameLogitsAndSameSgdStep) {
-  expect_parity("alexnet", 64);
+TEST_F(TorchvisionParity, AlexNetSameLogitsAndSameSgdStep) {
+  SCENERY_REQUIRE_TORCHVISION();
+  expect_parity("alexnet", *dir_);
 }
-TEST(TorchvisionParity, Vgg16SameLogitsAndSameSgdStep) {
-  expect_parity("vgg16", 32);
+TEST_F(TorchvisionParity, Vgg16SameLogitsAndSameSgdStep) {
+  SCENERY_REQUIRE_TORCHVISION();
+  expect_parity("vgg16", *dir_);
 }
-TEST(TorchvisionParity, DenseNet161SameLogitsAndSameSgdStep) {
-  expect_parity("densenet161", 64);
+TEST_F(TorchvisionParity, DenseNet161SameLogitsAndSameSgdStep) {
+  SCENERY_REQUIRE_TORCHVISION();
+  expect_parity("densenet161", *dir_);
 }
 
 }  // namespace

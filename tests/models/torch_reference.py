@@ -8,7 +8,10 @@
                                                   load_state_dict(strict=True), compare logits
   torch_reference.py state_dict OUT.pt ARCH       torch.save(model.state_dict()) (OrderedDict)
 """
+import pickletools
+import re
 import sys
+import zipfile
 
 import torch
 import torch.nn as nn
@@ -70,8 +73,32 @@ def export(out, arch, size):
     }, out)
 
 
+# What torch.load(weights_only=True) lets a file name: tensor rebuilds, storages, OrderedDict.
+WEIGHTS_ONLY_GLOBALS = {"torch._utils _rebuild_tensor_v2", "collections OrderedDict"}
+
+
+def pickle_globals(path):
+    """Every global the checkpoint's pickle names (torch's zip layout: <archive>/data.pkl)."""
+    with zipfile.ZipFile(path) as archive:
+        name = next(n for n in archive.namelist() if n.endswith("/data.pkl"))
+        return {arg for op, arg, _ in pickletools.genops(archive.read(name))
+                if op.name == "GLOBAL"}
+
+
+def load_weights_only(path):
+    """torch.load as PyTorch >= 2.6 does by default: only dicts, lists, strings, numbers and
+    tensors may be in the file. 1.13 has weights_only=True too, but its unpickler predates
+    floats (BINFLOAT): there the globals it would meet are checked against its allow-list."""
+    if int(torch.__version__.split(".")[0]) >= 2:
+        return torch.load(path, weights_only=True)
+    refused = {g for g in pickle_globals(path)
+               if g not in WEIGHTS_ONLY_GLOBALS and not re.fullmatch(r"torch \w+Storage", g)}
+    assert not refused, f"{path}: globals torch.load(weights_only=True) refuses: {sorted(refused)}"
+    return torch.load(path)
+
+
 def check(ckpt_path, inputs_path):
-    ckpt = torch.load(ckpt_path)
+    ckpt = load_weights_only(ckpt_path)
     assert isinstance(ckpt, dict), type(ckpt)
     for key, kind in [("arch", str), ("num_classes", int), ("class_names", list),
                       ("input_mean", list), ("input_std", list), ("input_size", int)]:

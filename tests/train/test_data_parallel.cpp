@@ -375,10 +375,13 @@ namespace scenery::train::testing {
 namespace {
 
 // torchrun as users run it (Debian's 1.13 launcher: --no_python, and -r/-t/--log_dir
-// under Python 3.11), its agent serving the store.
+// under Python 3.11), its agent serving the store; through scripts/torchrun.py, torchrun's
+// own main() made to work on a PyTorch without libuv (Debian 13's), as the README says.
 std::string torchrun(const fs::path& logs, const std::string& extra) {
-  return "torchrun --nproc_per_node 2 --no_python -r 1 -t 1 --log_dir " + logs.string() +
-         " --master_port " + std::to_string(scenery::testing::free_port()) + " " + extra + " ";
+  return "/usr/bin/python3 " + std::string(SCENERY_SOURCE_DIR) +
+         "/scripts/torchrun.py --nproc_per_node 2 --no_python -r 1 -t 1 --log_dir " +
+         logs.string() + " --master_port " + std::to_string(scenery::testing::free_port()) + " " +
+         extra + " ";
 }
 
 TEST(DataParallel, TorchrunLaunchesScenerytrain) {

@@ -44,7 +44,7 @@ for line in open(sys.argv[1]):
     xh = np.clip(cx + cut_w // 2, 0, img_w)
     bbox_area = (yh - yl) * (xh - xl)
     lam = 1. - bbox_area / float(img_h * img_w)
-    print(yl, yh, xl, xh, repr(lam))
+    print(yl, yh, xl, xh, repr(float(lam)))  # NumPy 2's repr of a float64 names its type
 )");
   const auto r = run_command("/usr/bin/python3 " + (dir / "timm.py").string() + " " +
                              (dir / "cases.txt").string());
