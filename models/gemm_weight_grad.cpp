@@ -113,7 +113,10 @@ torch::Tensor weight_gradient(const torch::Tensor& grad_output, const torch::Ten
   const int64_t out_h = grad_output.size(2), out_w = grad_output.size(3);
   const auto columns = im2col(input, stride, padding_h, padding_w, out_h, out_w);
   const int64_t k = columns.size(0);
-  const Gemm& gemm = gemm_for({o, k, kTaps * c, at::get_num_threads()});
+  // The key named first: GCC 14 takes a reference returned by a call with a temporary
+  // argument for a dangling one (the GEMM lives in gemm_for's map).
+  const GemmKey key{o, k, kTaps * c, at::get_num_threads()};
+  const Gemm& gemm = gemm_for(key);
   // (O, ky, kx, C) row-major is the (O, C, 3, 3) parameter's channels-last layout.
   auto grad_weight = torch::empty({o, 3, 3, c}, input.options());
   auto scratch = torch::empty(

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "models/autograd_apply.h"
 
 namespace scenery::models {
 
@@ -205,7 +206,7 @@ torch::Tensor semantic_conv2d(const SemanticMap& map, const torch::Tensor& weigh
   // An empty tensor stands for "all scores 1": autograd functions take no undefined inputs.
   const auto scores =
       map.scores.defined() ? map.scores.to(torch::kFloat32).contiguous() : torch::empty({0});
-  return SlotConvFunction::apply(weight, channels, scores, stride, padding);
+  return autograd_apply<SlotConvFunction>(weight, channels, scores, stride, padding);
 }
 
 }  // namespace scenery::models

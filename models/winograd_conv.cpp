@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "models/autograd_apply.h"
 #include "models/gemm_weight_grad.h"
 
 #if SCENERY_HAVE_ONEDNN
@@ -205,7 +206,10 @@ void execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& 
 
 torch::Tensor run_forward(const torch::Tensor& input, const torch::Tensor& weight,
                           int64_t padding_h, int64_t padding_w) {
-  const Plan& plan = plan_for(plan_key(input, weight, padding_h, padding_w));
+  // The key named first: GCC 14 takes a reference returned by a call with a temporary
+  // argument for a dangling one (the plan lives in plan_for's map).
+  const PlanKey key = plan_key(input, weight, padding_h, padding_w);
+  const Plan& plan = plan_for(key);
   auto output = torch::empty({input.size(0), weight.size(0), input.size(2) + 2 * padding_h - 2,
                               input.size(3) + 2 * padding_w - 2},
                              input.options().memory_format(input.suggest_memory_format()));
@@ -353,9 +357,9 @@ torch::Tensor winograd_conv2d(const torch::Tensor& input, const torch::Tensor& w
   }
 #if SCENERY_HAVE_ONEDNN
   const auto format = input.suggest_memory_format();
-  return WinogradConvFunction::apply(input.contiguous(format),
-                                     weight.contiguous(weight.suggest_memory_format()), padding_h,
-                                     padding_w);
+  return autograd_apply<WinogradConvFunction>(input.contiguous(format),
+                                              weight.contiguous(weight.suggest_memory_format()),
+                                              padding_h, padding_w);
 #else
   (void)padding_h;
   (void)padding_w;
