@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "core/error.h"
+#include "models/autograd_apply.h"
 
 namespace scenery::models {
 namespace {
@@ -115,9 +116,9 @@ torch::Tensor BatchNorm2dImpl::forward(const torch::Tensor& input) {
                                                      is_training() || !track, factor,
                                                      options.eps());
   }
-  return SyncBatchNormFunction::apply(input, weight, bias, track ? running_mean : torch::Tensor(),
-                                      track ? running_var : torch::Tensor(), factor, options.eps(),
-                                      sync_.get());
+  return autograd_apply<SyncBatchNormFunction>(
+      input, weight, bias, track ? running_mean : torch::Tensor(),
+      track ? running_var : torch::Tensor(), factor, options.eps(), sync_.get());
 }
 
 void BatchNorm2dImpl::pretty_print(std::ostream& stream) const {

@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "models/autograd_apply.h"
 
 #if SCENERY_HAVE_ONEDNN
 #include <dnnl.hpp>
@@ -221,9 +222,9 @@ torch::Tensor conv2d_gemm_weight_grad(const torch::Tensor& input, const torch::T
         describe_geometry(input, weight, stride), padding_h, padding_w));
   }
 #if SCENERY_HAVE_ONEDNN
-  return GemmWeightGradConv::apply(input.contiguous(torch::MemoryFormat::ChannelsLast),
-                                   weight.contiguous(torch::MemoryFormat::ChannelsLast), stride,
-                                   padding_h, padding_w);
+  return autograd_apply<GemmWeightGradConv>(input.contiguous(torch::MemoryFormat::ChannelsLast),
+                                            weight.contiguous(torch::MemoryFormat::ChannelsLast),
+                                            stride, padding_h, padding_w);
 #else
   throw ModelError("GEMM weight gradient: this build has no oneDNN (SCENERY_WITH_ONEDNN off)");
 #endif

@@ -8,6 +8,7 @@
 #include "eval/eval_options.h"
 #include "eval/tools/eval_tool.h"
 #include "eval/tools/score_tool.h"
+#include "models/cpu_kernels.h"
 #include "models/model_options.h"
 
 namespace {
@@ -28,6 +29,7 @@ int run_config(const std::string& program, const std::vector<std::string>& args)
 int main(int argc, char** argv) {
   scenery::retain_freed_memory();
   return scenery::run_main("scenery-eval", [&] {
+    scenery::models::limit_onednn_where_cache_sizes_are_unknown();
     return scenery::dispatch_subcommand(
         "scenery-eval", argc, argv,
         {

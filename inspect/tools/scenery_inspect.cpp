@@ -6,10 +6,12 @@
 #include "inspect/tools/predict_tool.h"
 #include "inspect/tools/rf_tool.h"
 #include "inspect/tools/units_tool.h"
+#include "models/cpu_kernels.h"
 
 int main(int argc, char** argv) {
   scenery::retain_freed_memory();
   return scenery::run_main("scenery-inspect", [&] {
+    scenery::models::limit_onednn_where_cache_sizes_are_unknown();
     return scenery::dispatch_subcommand(
         "scenery-inspect", argc, argv,
         {

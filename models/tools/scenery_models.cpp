@@ -11,6 +11,7 @@
 #include "core/main_guard.h"
 #include "models/caffe_import.h"
 #include "models/checkpoint.h"
+#include "models/cpu_kernels.h"
 #include "models/keras_import.h"
 #include "models/registry.h"
 
@@ -148,6 +149,7 @@ int run_import_keras(const std::string& program, const std::vector<std::string>&
 
 int main(int argc, char** argv) {
   return scenery::run_main("scenery-models", [&] {
+    scenery::models::limit_onednn_where_cache_sizes_are_unknown();
     return scenery::dispatch_subcommand(
         "scenery-models", argc, argv,
         {

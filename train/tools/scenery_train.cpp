@@ -6,12 +6,14 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/main_guard.h"
+#include "models/cpu_kernels.h"
 #include "train/train_options.h"
 #include "train/trainer.h"
 
 int main(int argc, char** argv) {
   scenery::retain_freed_memory();
   return scenery::run_main("scenery-train", [&] {
+    scenery::models::limit_onednn_where_cache_sizes_are_unknown();
     scenery::Config config("scenery-train", "train a model from a recipe in configs/");
     scenery::train::add_all_train_options(config);
     if (auto code = scenery::parse_or_exit(config, {argv + 1, argv + argc})) return *code;
