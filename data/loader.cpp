@@ -199,6 +199,8 @@ struct Loader::EpochProducer {
   int64_t k = 0;          // that sample's place in its batch
   std::shared_ptr<BatchJob> current;
   int64_t skipped = 0;                // unreadable samples so far this epoch
+  int64_t delivered = 0;              // batches handed to the queue this epoch
+  std::string first_error;            // the first unreadable sample's reason
   std::atomic<bool> finished{false};  // a terminal item was pushed, or pushing was refused
 
   EpochProducer(Loader& l, int64_t e, int64_t first_batch)
@@ -273,6 +275,7 @@ struct Loader::EpochProducer {
     std::vector<int64_t> good;
     if (!keep_readable(job, good)) return false;
     if (good.empty()) return true;  // the whole batch was unreadable
+    ++delivered;
     Item item;
     item.batch = assemble_loader_batch(job, good, epoch, loader.options_);
     return loader.push(std::move(item));
@@ -296,7 +299,7 @@ struct Loader::EpochProducer {
       }
       log::warn("skipping unreadable sample {} (epoch {}, batch {}): {}", job.indices[i], epoch,
                 job.position, job.errors[i]);
-      ++skipped;
+      if (skipped++ == 0) first_error = job.errors[i];
       std::lock_guard<std::mutex> lock(loader.mutex_);
       ++loader.skipped_epoch_;
       ++loader.skipped_total_;
@@ -311,6 +314,13 @@ void Loader::produce(int64_t epoch, int64_t first_batch) {
     EpochProducer producer(*this, epoch, first_batch);
     producer.run();
     if (producer.halted()) return;
+    // Not one readable sample: a wrong root, a missing mount or a broken
+    // decoder, never something to train or evaluate on as if nothing happened.
+    if (producer.skipped > 0 && producer.delivered == 0)
+      throw DataError(fmt::format(
+          "epoch {}: all {} samples read on rank {} were unreadable; the first: {} (check "
+          "data.root, and run scenery-data check on the split)",
+          epoch, producer.skipped, options_.rank, producer.first_error));
     if (producer.skipped > 0)
       log::warn("epoch {}: skipped {} unreadable sample(s) of {} on rank {}", epoch,
                 producer.skipped, sampler_.shard_size(), options_.rank);

@@ -15,7 +15,8 @@
 // batch SHRINKS; nothing is pulled in from later batches, which keeps batches
 // independent of each other and of threads), one warning per file naming it
 // and the reason, and a per-epoch summary through log::warn. A batch whose
-// samples are all bad is not yielded at all. on_error = kFail: next() throws
+// samples are all bad is not yielded at all; an epoch without one readable
+// sample ends in a DataError naming the first. on_error = kFail: next() throws
 // the DataError of the first bad sample (in batch order) naming the file.
 //
 // Memory stays flat: at most `prefetch` finished batches wait in the queue,

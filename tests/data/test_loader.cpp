@@ -336,6 +336,25 @@ TEST(Loader, BatchOfOnlyBadFilesIsNotYielded) {
   EXPECT_EQ(l.skipped_this_epoch(), 5);
 }
 
+TEST(Loader, AnEpochWithoutOneReadableSampleIsADataErrorNamingTheFirst) {
+  Fixture f(6);
+  for (int i = 0; i < 6; ++i)
+    fs::remove(f.image(i));
+  auto o = small(2);
+  o.shuffle = false;
+  Loader l(f.catalog, o);
+  ::testing::internal::CaptureStderr();
+  l.start_epoch(0);
+  try {
+    drain(l);
+    FAIL() << "expected DataError";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("all 6 samples"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(f.image(0).string()), std::string::npos) << e.what();
+  }
+  ::testing::internal::GetCapturedStderr();
+}
+
 TEST(Loader, DestroyingOrRestartingMidEpochNeitherHangsNorLeaks) {
   Fixture f(40);
   for (int rep = 0; rep < 5; ++rep) {
