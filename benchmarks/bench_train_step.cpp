@@ -9,7 +9,9 @@
 //   scenery-bench-train-step [--benchmark_filter=resnet18]
 // Environment: SCENERY_BENCH_THREADS (torch threads, default 2),
 // SCENERY_BENCH_WORKERS (loader threads, default 1), SCENERY_BENCH_ITERS
-// (steps per end-to-end epoch, default 20), SCENERY_BENCH_BATCH (default 16).
+// (steps per end-to-end epoch, default 20), SCENERY_BENCH_BATCH (default 16),
+// SCENERY_BENCH_DEVICE (cpu, default, or cuda: both sides on the GPU with
+// scenery-train's defaults there, bf16 autocast and channels-last).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -23,6 +25,7 @@
 #include "core/log.h"
 #include "data/synth.h"
 #include "models/gemm_weight_grad.h"
+#include "models/precision.h"
 #include "models/registry.h"
 #include "models/winograd_conv.h"
 #include "train/losses.h"
@@ -40,6 +43,11 @@ int env_int(const char* name, int fallback) {
 }
 
 const int kBatch = env_int("SCENERY_BENCH_BATCH", 16);
+
+std::string bench_device() {
+  const char* v = std::getenv("SCENERY_BENCH_DEVICE");
+  return v ? v : "cpu";
+}
 constexpr int kClasses = 8;
 const char* const kArchs[] = {"resnet18", "resnet50", "sascene_resnet18"};
 
@@ -74,8 +82,10 @@ void BM_StepOnly(benchmark::State& state) {
   const std::string arch = kArchs[state.range(0)];
   const int64_t size = state.range(1);
   torch::set_num_threads(env_int("SCENERY_BENCH_THREADS", 2));
+  const torch::Device device(bench_device());
   auto model = models::create_model(arch, kClasses);
   model.train();
+  model.to(device);
   model.to_channels_last();  // as scenery-train does by default (train.channels_last = auto)
   // As scenery-train does by default (train.cpu_winograd = true) where oneDNN has the kernels.
   models::set_winograd_training(env_int("SCENERY_BENCH_WINOGRAD", 1) != 0 &&
@@ -85,9 +95,9 @@ void BM_StepOnly(benchmark::State& state) {
                                         models::gemm_weight_grad_available());
   train::OptimizerOptions o;
   auto opt = train::make_optimizer(model, o);
-  const auto images =
-      torch::randn({kBatch, 3, size, size}).contiguous(torch::MemoryFormat::ChannelsLast);
-  const auto labels = torch::randint(kClasses, {kBatch}, torch::kLong);
+  const auto images = torch::randn({kBatch, 3, size, size}, device)
+                          .contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto labels = torch::randint(kClasses, {kBatch}, torch::TensorOptions(device).dtype(torch::kLong));
   // The two-branch net's semantic input, a one-hot map of 150 + 2 channels:
   // as the loader hands it out (slots, range(2) = 0) or dense (range(2) = 1).
   // Regions of 8x8 pixels share a class, as objects in real maps do.
@@ -100,9 +110,15 @@ void BM_StepOnly(benchmark::State& state) {
     semantic = dense ? models::SemanticMap::from_slots(channels).to_dense(152)
                      : models::SemanticMap::from_slots(channels.to(torch::kUInt8));
   }
+  semantic = semantic.to(device);
   for (auto _ : state) {
     train::clear_gradients(*opt.optimizer);  // as the trainer does
-    auto loss = train::training_loss(model.kind(), model.forward(images, semantic), labels, {});
+    torch::Tensor loss;
+    {
+      // bf16 autocast on a GPU, as scenery-train's train.amp = auto.
+      models::AutocastScope autocast(device, device.is_cuda());
+      loss = train::training_loss(model.kind(), model.forward(images, semantic), labels, {});
+    }
     benchmark::DoNotOptimize(loss.item<double>());  // the trainer reads it too (NaN check)
     loss.backward();
     opt.optimizer->step();
@@ -140,7 +156,7 @@ void BM_EndToEnd(benchmark::State& state) {
         "--train.val_split",   "",
         "--train.threads",     std::to_string(env_int("SCENERY_BENCH_THREADS", 2)),
         "--train.run_dir",     run.string(),
-        "--train.device",      "cpu"});
+        "--train.device",      bench_device()});
     // images_per_s is the last epoch's: the second, warm one, like the step-only loop.
     const auto result = train::run_training(c);
     steps = result.iteration / 2;

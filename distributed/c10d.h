@@ -14,7 +14,14 @@
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+// A pip LibTorch ships ProcessGroupGloo.hpp but not the Gloo headers it
+// includes: there only NCCL is built in (dist.backend gloo is refused).
+#if __has_include(<gloo/algorithm.h>)
+#define SCENERY_HAVE_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#else
+#define SCENERY_HAVE_GLOO 0
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 #ifdef USE_C10D_NCCL
@@ -40,6 +47,10 @@ namespace scenery::dist {
 // again with the classic backend; 1.x has no such switch.
 inline c10::intrusive_ptr<c10d::TCPStore> open_tcp_store(const std::string& host,
                                                          c10d::TCPStoreOptions options);
+
+inline bool gloo_available() {
+  return SCENERY_HAVE_GLOO != 0;
+}
 
 inline bool nccl_available() {
 #ifdef USE_C10D_NCCL
@@ -105,7 +116,8 @@ c10::intrusive_ptr<Group> as_process_group(const c10::intrusive_ptr<c10d::Store>
 }
 
 // The Reducer's constructor: with per-bucket size limits (1.12 - early 2.x),
-// without them, or without them and with two trailing flags (recent 2.x).
+// without them, with two trailing flags (2.4+), or with those and a list of
+// bucket caps (2.10+).
 template <class R>
 std::shared_ptr<R> construct_reducer(std::vector<at::Tensor> params,
                                      std::vector<std::vector<size_t>> buckets,
@@ -128,16 +140,25 @@ std::shared_ptr<R> construct_reducer(std::vector<at::Tensor> params,
     return std::make_shared<R>(std::move(params), std::move(buckets), std::move(group),
                                std::move(sparse), cap, find_unused, as_view, std::move(names),
                                first_cap);
-  } else {
+  } else if constexpr (std::is_constructible_v<R, Params, Buckets, Group, std::vector<bool>,
+                                               int64_t, bool, bool, Names, int64_t, bool, bool>) {
     return std::make_shared<R>(std::move(params), std::move(buckets), std::move(group),
                                std::move(sparse), cap, find_unused, as_view, std::move(names),
                                first_cap, /*skip_all_reduce_unused_params=*/false,
                                /*use_python_reducer=*/false);
+  } else {
+    // 2.10+: a per-bucket cap list; empty keeps first_cap then cap, as above.
+    return std::make_shared<R>(std::move(params), std::move(buckets), std::move(group),
+                               std::move(sparse), cap, find_unused, as_view, std::move(names),
+                               first_cap, /*skip_all_reduce_unused_params=*/false,
+                               /*use_python_reducer=*/false,
+                               /*bucket_bytes_cap_list=*/std::vector<int64_t>{});
   }
 }
 
 }  // namespace detail
 
+#if SCENERY_HAVE_GLOO
 inline c10::intrusive_ptr<c10d::ProcessGroup> make_gloo_group(
     const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
     std::vector<std::shared_ptr<::gloo::transport::Device>> devices,
@@ -148,6 +169,7 @@ inline c10::intrusive_ptr<c10d::ProcessGroup> make_gloo_group(
   return detail::as_process_group<c10d::ProcessGroup>(store, rank, size, gloo, c10::DeviceType::CPU,
                                                       false, timeout);
 }
+#endif
 
 #ifdef USE_C10D_NCCL
 inline c10::intrusive_ptr<c10d::ProcessGroup> make_nccl_group(

@@ -33,6 +33,7 @@ bool is_loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
 
+#if SCENERY_HAVE_GLOO
 std::vector<std::shared_ptr<::gloo::transport::Device>> gloo_devices(const Launch& l) {
   std::vector<std::shared_ptr<::gloo::transport::Device>> devices;
   if (const char* ifnames = std::getenv("GLOO_SOCKET_IFNAME"); ifnames && *ifnames) {
@@ -50,6 +51,7 @@ std::vector<std::shared_ptr<::gloo::transport::Device>> gloo_devices(const Launc
   }
   return devices;
 }
+#endif
 
 // One store connection: rank 0 serves tcp:// unless torchrun's agent does.
 // Only the main connection of each rank counts towards FileStore's clean-up
@@ -104,6 +106,13 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const Launch& l, torch::Devic
         "gloo",
         compat::torch_version()));
   }
+  if (backend == Backend::kGloo && !gloo_available()) {
+    throw ConfigError(fmt::format(
+        "dist.backend = gloo, but this LibTorch ({}) came without Gloo's headers (a pip "
+        "LibTorch ships none), so Scenery was built without Gloo: run on cuda with "
+        "dist.backend nccl, or build against a LibTorch with Gloo (Debian's libtorch-dev)",
+        compat::torch_version()));
+  }
   if (backend == Backend::kNccl && !device.is_cuda()) {
     throw ConfigError("dist.backend = nccl needs train.device / eval.device cuda");
   }
@@ -127,8 +136,10 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const Launch& l, torch::Devic
   }
   try {
     if (backend == Backend::kGloo) {
+#if SCENERY_HAVE_GLOO
       group->group_ =
           make_gloo_group(group->store_, l.rank, l.world_size, gloo_devices(l), l.timeout);
+#endif
     } else {
 #ifdef USE_C10D_NCCL
       group->group_ = make_nccl_group(group->store_, l.rank, l.world_size, l.timeout);
