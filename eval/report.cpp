@@ -37,8 +37,8 @@ void write_context(JsonWriter& j, const EvalContext& c) {
 
 }  // namespace
 
-void write_confusion_png(const fs::path& file, const ClassificationMeter& meter,
-                         const std::vector<std::string>& class_names) {
+cv::Mat confusion_picture(const ClassificationMeter& meter,
+                          const std::vector<std::string>& class_names) {
   const int n = static_cast<int>(meter.num_classes());
   const int cell = std::clamp(900 / std::max(n, 1), 1, 40);
   const bool labelled = n <= 60;
@@ -74,8 +74,14 @@ void write_confusion_png(const fs::path& file, const ClassificationMeter& meter,
                           meter.count() ? meter.topk(1) : 0.0),
               cv::Point(left, top + n * cell + 20), cv::FONT_HERSHEY_SIMPLEX, 0.45,
               cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  return canvas;
+}
+
+void write_confusion_png(const fs::path& file, const ClassificationMeter& meter,
+                         const std::vector<std::string>& class_names) {
   std::vector<uchar> png;
-  if (!cv::imencode(".png", canvas, png)) throw IoError("cannot encode the confusion matrix PNG");
+  if (!cv::imencode(".png", confusion_picture(meter, class_names), png))
+    throw IoError("cannot encode the confusion matrix PNG");
   write_file_atomic(file, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "eval/evaluator.h"
 
 namespace scenery::eval {
@@ -34,7 +36,10 @@ void write_parsing_report(const std::filesystem::path& dir, const ParsingEvalRes
                           const std::vector<std::string>& class_names, const EvalContext& context);
 
 // Row-normalised confusion matrix as a heat map (rows: truth, columns:
-// prediction), with class names along the rows when there are few enough to read.
+// prediction), with class names along the rows when there are few enough to
+// read: an 8-bit BGR picture, and the same written as a PNG file.
+cv::Mat confusion_picture(const ClassificationMeter& meter,
+                          const std::vector<std::string>& class_names);
 void write_confusion_png(const std::filesystem::path& file, const ClassificationMeter& meter,
                          const std::vector<std::string>& class_names);
 

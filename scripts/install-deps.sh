@@ -25,6 +25,7 @@ packages=(
   libopencv-dev libjpeg62-turbo-dev
   libtbb-dev
   libboost-program-options-dev
+  libprotobuf-dev protobuf-compiler
   libfmt-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev

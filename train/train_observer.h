@@ -22,14 +22,20 @@ struct StepReport {
   double lr = 0;            // head learning rate of this step
   double images_per_s = 0;  // all ranks, since the epoch started
   double data_wait = 0;     // share of the epoch spent waiting for the loader
+  double grad_norm = -1;    // global gradient L2 norm before clipping; -1 when not clipping
 };
+
+struct ValidationPictures;  // train/validation_pictures.h
 
 // After each finished epoch, once metrics.csv has its row.
 struct EpochReport {
   bool writer = true;
+  int64_t iteration = 0;       // optimizer steps of the whole run so far
   const MetricsRow& row;       // the metrics.csv row (loss over all ranks)
   const Metrics* metrics;      // validation, or null when none ran this epoch
   const Metrics* ema_metrics;  // validation of the weight average, or null
+  // Pictures of the validation (rank 0, log.images), or null.
+  const ValidationPictures* pictures = nullptr;
 };
 
 class TrainObserver {

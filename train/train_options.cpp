@@ -8,6 +8,7 @@
 #include "models/model_options.h"
 #include "train/hardware.h"
 #include "train/optimizers.h"
+#include "train/recording_observer.h"
 #include "train/schedules.h"
 
 namespace scenery::train {
@@ -114,6 +115,7 @@ void add_all_train_options(Config& config) {
   data::add_data_options(config);
   models::add_model_options(config);
   add_train_options(config);
+  add_log_options(config);
   eval::add_eval_options(config);
   dist::add_dist_options(config);
 }

@@ -26,10 +26,12 @@
 #include "train/mixing.h"
 #include "train/objective.h"
 #include "train/optimizers.h"
+#include "train/recording_observer.h"
 #include "train/resume.h"
 #include "train/run_dir.h"
 #include "train/schedules.h"
 #include "train/signals.h"
+#include "train/validation_pictures.h"
 #include "train/weight_ema.h"
 
 namespace scenery::train {
@@ -290,12 +292,13 @@ class Trainer::Impl {
   void restore_position();
   void build_loaders();
   void describe_run();
+  void start_recording();
 
   // The epoch loop.
   bool train_epoch(EpochProgress& epoch);                            // false: stopped
   bool train_batch(EpochProgress& epoch, const data::Batch& batch);  // false: stop now
   void optimizer_step(EpochProgress& epoch);
-  std::optional<Metrics> validate_pass();
+  std::optional<Metrics> validate_pass(ValidationCapture* capture = nullptr);
   bool validate_epoch(std::optional<Metrics>& metrics);  // false: stopped
   void end_epoch(const EpochProgress& epoch, const std::optional<Metrics>& metrics);
   TrainResult finish();
@@ -338,7 +341,9 @@ class Trainer::Impl {
   std::optional<MetricsCsv> metrics_csv_;
   std::vector<torch::Tensor> parameters_;  // those the optimizer steps (clipping)
   std::vector<std::shared_ptr<TrainObserver>> observers_;
-  int64_t steps_here_ = 0;  // optimizer steps taken by this process
+  RecordingOptions recording_;
+  std::optional<ValidationPictures> pictures_;  // of the latest validation (rank 0)
+  int64_t steps_here_ = 0;                      // optimizer steps taken by this process
   TrainResult result_;
 };
 
@@ -351,6 +356,7 @@ Trainer::Impl::Impl(const Config& c) : c_(c) {
   restore_position();
   build_loaders();
   describe_run();
+  start_recording();
 }
 
 // Cheap checks first: values, the launch, resume vs weights, a writable run directory.
@@ -459,6 +465,16 @@ void Trainer::Impl::build_loaders() {
   }
   const int64_t steps_per_epoch = (num_batches_ + s_.accumulate - 1) / s_.accumulate;
   schedule_.emplace(schedule_options_, steps_per_epoch);
+}
+
+// The event file and metrics.jsonl (rank 0): first among the observers, so
+// the files see each step before anyone else's observer can throw.
+void Trainer::Impl::start_recording() {
+  recording_ = recording_options_from_config(c_);
+  if (!recording_.enabled || !dp_->writer()) return;
+  const int64_t resume_step = plan_.mode == StartMode::kResume ? pos_.iteration : -1;
+  observers_.insert(observers_.begin(), std::make_shared<RecordingObserver>(
+                                            run_->path(), recording_, resume_step, c_.dump()));
 }
 
 void Trainer::Impl::describe_run() {
@@ -586,7 +602,8 @@ bool Trainer::Impl::train_batch(EpochProgress& epoch, const data::Batch& batch) 
 }
 
 void Trainer::Impl::optimizer_step(EpochProgress& epoch) {
-  if (s_.clip > 0) torch::nn::utils::clip_grad_norm_(parameters_, s_.clip);
+  double grad_norm = -1;
+  if (s_.clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(parameters_, s_.clip);
   const double factor = schedule_->factor(epoch.epoch, pos_.iteration);
   apply_lr_factor(*optimizer_, factor);
   optimizer_->optimizer->step();
@@ -598,11 +615,11 @@ void Trainer::Impl::optimizer_step(EpochProgress& epoch) {
   epoch.pending_group = -1;
   const double elapsed = std::max(1e-9, now_s() - epoch.start);
   StepReport report{
-      dp_->writer(),         epoch.epoch + 1,
-      pos_.iteration,        pos_.position,
-      num_batches_,          pos_.loss_sum / std::max<int64_t>(1, pos_.loss_count),
-      pos_.last_lr,          static_cast<double>(epoch.images * dp_->world_size()) / elapsed,
-      epoch.waited / elapsed};
+      dp_->writer(),          epoch.epoch + 1,
+      pos_.iteration,         pos_.position,
+      num_batches_,           pos_.loss_sum / std::max<int64_t>(1, pos_.loss_count),
+      pos_.last_lr,           static_cast<double>(epoch.images * dp_->world_size()) / elapsed,
+      epoch.waited / elapsed, grad_norm};
   epoch.bar->set_status(fmt::format("loss {:.4f} lr {:.3g} {:.1f} img/s wait {:.0f}%", report.loss,
                                     report.lr, report.images_per_s, 100 * report.data_wait));
   for (const auto& observer : observers_)
@@ -610,14 +627,14 @@ void Trainer::Impl::optimizer_step(EpochProgress& epoch) {
 }
 
 // One pass over the validation split; nullopt when a signal stopped it.
-std::optional<Metrics> Trainer::Impl::validate_pass() {
+std::optional<Metrics> Trainer::Impl::validate_pass(ValidationCapture* capture) {
   val_loader_->start_epoch(0);
   dp_->sync_buffers();
   // Ranks merge their meters at the end, so a pass is not interrupted midway
   // on one rank only; a signal then stops every rank after it.
   const auto interruptible = [&] { return !dp_->distributed() && stop_requested(); };
   return validate(*model_, *val_loader_, val_plan_->options.normalize, val_plan_->semantic, hw_,
-                  interruptible, dp_->group().get());
+                  interruptible, dp_->group().get(), capture);
 }
 
 // Validates when this epoch is due (and the weight average alongside); keeps
@@ -626,8 +643,18 @@ bool Trainer::Impl::validate_epoch(std::optional<Metrics>& metrics) {
   const int64_t done = pos_.epoch + 1;
   if (!val_loader_ || (done % s_.val_every != 0 && done != s_.epochs)) return true;
   if (should_stop()) return false;
-  metrics = validate_pass();
+  pictures_.reset();
+  std::optional<ValidationCapture> capture;
+  if (recording_.enabled && recording_.images) {
+    capture.emplace();
+    capture->samples = recording_.examples;
+  }
+  metrics = validate_pass(capture ? &*capture : nullptr);
   if (!metrics) return false;
+  if (capture && dp_->writer()) {
+    pictures_ = make_validation_pictures(*model_, *capture, val_plan_->options.normalize,
+                                         val_plan_->semantic, hw_, meta_.class_names);
+  }
   result_.last_metrics = *metrics;
   if (ema_) {
     ema_->swap(*model_);
@@ -682,8 +709,12 @@ void Trainer::Impl::end_epoch(const EpochProgress& epoch, const std::optional<Me
   if (metrics && ema_)
     log::info("epoch {}/{}: weight average (decay {}), val {}", row.epoch, s_.epochs, ema_->decay(),
               describe(result_.last_ema_metrics));
-  const EpochReport report{dp_->writer(), row, metrics ? &*metrics : nullptr,
-                           metrics && ema_ ? &result_.last_ema_metrics : nullptr};
+  const EpochReport report{dp_->writer(),
+                           pos_.iteration,
+                           row,
+                           metrics ? &*metrics : nullptr,
+                           metrics && ema_ ? &result_.last_ema_metrics : nullptr,
+                           metrics && pictures_ ? &*pictures_ : nullptr};
   for (const auto& observer : observers_)
     observer->on_epoch(report);
 

@@ -12,6 +12,7 @@
 
 #include "data/loader.h"
 #include "distributed/process_group.h"
+#include "eval/classification_meter.h"
 #include "eval/semantic_provider.h"
 #include "models/scene_model.h"
 #include "train/hardware.h"
@@ -20,6 +21,17 @@ namespace scenery::train {
 
 // Keys: top1, top5, mca (classifier, two-branch); pixel_acc, miou (parsing).
 using Metrics = std::map<std::string, double>;
+
+// What a validation pass keeps for pictures of it (train/validation_pictures.h):
+// set `samples` and pass it to validate().
+struct ValidationCapture {
+  int64_t samples = 0;  // how many of this rank's first images to keep
+  // Out: classifiers' meter, merged over the ranks (the confusion matrix).
+  std::optional<eval::ClassificationMeter> meter;
+  // Out: the first `samples` images of this rank as the loader gave them
+  // (CPU), with their labels (classifiers) or masks (parsing).
+  data::Batch first;
+};
 
 // Runs one pass over `loader` (already started) in eval mode and restores
 // training mode. Returns nullopt when `should_stop` turned true midway.
@@ -31,6 +43,7 @@ std::optional<Metrics> validate(models::SceneModel& model, data::Loader& loader,
                                 const data::NormalizeParams& normalize,
                                 const eval::SemanticProvider& semantic, const Hardware& hw,
                                 const std::function<bool()>& should_stop,
-                                dist::ProcessGroup* group = nullptr);
+                                dist::ProcessGroup* group = nullptr,
+                                ValidationCapture* capture = nullptr);
 
 }  // namespace scenery::train

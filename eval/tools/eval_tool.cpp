@@ -21,9 +21,30 @@
 #include "eval/semantic_provider.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "observe/run_recorder.h"
 
 namespace scenery::eval {
 namespace fs = std::filesystem;
+
+namespace {
+
+// The metrics (and the confusion matrix) as a TensorBoard event file and
+// metrics.jsonl in the output folder, at the checkpoint's training iteration:
+// evaluations of a run's checkpoints line up on one axis.
+void record_evaluation(const fs::path& out, const Config& config, int64_t step,
+                       observe::Scalars scalars, const cv::Mat& confusion) {
+  observe::RunRecorder recorder(out, {});
+  recorder.text(step, "config", "```\n" + config.dump() + "```");
+  recorder.scalars(step, -1, std::move(scalars));
+  if (!confusion.empty()) recorder.image(step, "eval/confusion", confusion);
+}
+
+// Bare state dicts and exported weights carry no training state: step 0.
+int64_t training_iteration(const models::Checkpoint& checkpoint) {
+  return checkpoint.training ? checkpoint.training->iteration : 0;
+}
+
+}  // namespace
 
 int run_eval_tool(const std::string& program, const std::vector<std::string>& args) {
   Config config(program, "evaluate a checkpoint on a dataset split and write its report");
@@ -98,6 +119,12 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     if (!writer) return 0;
     write_parsing_report(out, result, catalog.object_names(), context);
     if (result.meter) {
+      const auto& m = *result.meter;
+      record_evaluation(out, config, training_iteration(checkpoint),
+                        {{"eval/pixel_acc", m.pixel_accuracy()},
+                         {"eval/miou", m.mean_iou()},
+                         {"eval/score", m.challenge_score()}},
+                        {});
       fmt::print("pixel accuracy {:.4f}\nmean IoU {:.4f}\nscore {:.4f}\n",
                  result.meter->pixel_accuracy(), result.meter->mean_iou(),
                  result.meter->challenge_score());
@@ -149,6 +176,12 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     write_scene_report(out, result, names, context);
     if (result.meter) {
       const auto& m = *result.meter;
+      record_evaluation(out, config, training_iteration(checkpoint),
+                        {{"eval/top1", m.topk(1)},
+                         {"eval/top2", m.topk(2)},
+                         {"eval/top5", m.topk(5)},
+                         {"eval/mca", m.mean_class_accuracy()}},
+                        confusion_picture(m, names));
       fmt::print("images {}\ntop-1 {:.4f}\ntop-2 {:.4f}\ntop-5 {:.4f}\nMCA {:.4f} ({})\n",
                  m.count(), m.topk(1), m.topk(2), m.topk(5), m.mean_class_accuracy(),
                  mca_convention_name(McaConvention::kPresentClasses));

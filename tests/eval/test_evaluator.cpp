@@ -13,6 +13,7 @@
 #include "eval_test_helpers.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "support/events_reader.h"
 #include "support/test_support.h"
 
 namespace scenery::eval {
@@ -74,6 +75,20 @@ TEST(Evaluator, PlacesReportAndSubmissionAgreeWithTheScorer) {
   EXPECT_DOUBLE_EQ(score.top1(), json_number(json, "top1"));
   EXPECT_DOUBLE_EQ(score.top5(), json_number(json, "top5"));
   EXPECT_EQ(score.images, static_cast<int64_t>(json_number(json, "images")));
+
+  // The same numbers for TensorBoard and scripts, at step 0 (no training state).
+  const auto events = observe::testing::read_events(dir / "val");
+  for (const char* metric : {"top1", "top5", "mca"}) {
+    const auto scalar = observe::testing::of_kind(events, "scalar", std::string("eval/") + metric);
+    ASSERT_EQ(scalar.size(), 1u) << metric;
+    EXPECT_EQ(scalar[0][1], "0");
+    EXPECT_NEAR(std::stod(scalar[0][3]), json_number(json, metric), 1e-6) << metric;
+  }
+  EXPECT_EQ(observe::testing::of_kind(events, "image", "eval/confusion").size(), 1u);
+  EXPECT_EQ(observe::testing::of_kind(events, "text", "config").size(), 1u);
+  const std::string jsonl = read_text(dir / "val" / "metrics.jsonl");
+  EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 1) << jsonl;
+  EXPECT_NE(jsonl.find("\"eval/top1\":"), std::string::npos) << jsonl;
 
   // The scorer's command line prints the same numbers.
   const auto scored = run_command(tool_path("scenery-eval") + " score --num-classes 6 --places " +

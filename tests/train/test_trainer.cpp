@@ -8,19 +8,12 @@
 #include "models/gemm_weight_grad.h"
 #include "models/registry.h"
 #include "models/winograd_conv.h"
+#include "support/events_reader.h"
 #include "train/trainer.h"
 #include "train_test_helpers.h"
 
 namespace scenery::train::testing {
 namespace {
-
-double column(const std::string& line, size_t index) {
-  std::stringstream in(line);
-  std::string cell;
-  for (size_t i = 0; i <= index; ++i)
-    std::getline(in, cell, ',');
-  return std::stod(cell);
-}
 
 TEST(Trainer, ShortRunLearnsAboveChance) {
   TempDir dir;
@@ -37,8 +30,8 @@ TEST(Trainer, ShortRunLearnsAboveChance) {
   EXPECT_EQ(lines[0],
             "epoch,train_loss,lr,val_top1,val_top5,val_mca,val_pixel_acc,val_miou,"
             "images_per_s,data_wait");
-  const double first_loss = column(lines[1], 1);
-  const double late_loss = (column(lines[5], 1) + column(lines[6], 1)) / 2;
+  const double first_loss = csv_column(lines[1], 1);
+  const double late_loss = (csv_column(lines[5], 1) + csv_column(lines[6], 1)) / 2;
   std::printf("loss %.3f -> %.3f, val top1 %.3f (chance 0.25)\n", first_loss, late_loss,
               result.last_metrics.at("top1"));
   EXPECT_LT(late_loss, first_loss);
@@ -52,7 +45,7 @@ TEST(Trainer, ShortRunLearnsAboveChance) {
 }
 
 // Records what the trainer reports to its observers.
-struct RecordingObserver : TrainObserver {
+struct CollectingObserver : TrainObserver {
   std::vector<StepReport> steps;
   std::vector<MetricsRow> rows;
   std::vector<bool> validated;
@@ -71,7 +64,7 @@ TEST(Trainer, ObserversSeeEveryStepAndEveryEpochAsMetricsCsvRecordsIt) {
   const auto config = make_config(
       with(tiny_args(dir / "data", run), {"--train.epochs", "2", "--train.accumulate", "2"}));
   Trainer trainer(*config);
-  const auto observer = std::make_shared<RecordingObserver>();
+  const auto observer = std::make_shared<CollectingObserver>();
   trainer.add_observer(observer);
   const TrainResult result = trainer.run();
 
@@ -95,10 +88,10 @@ TEST(Trainer, ObserversSeeEveryStepAndEveryEpochAsMetricsCsvRecordsIt) {
   for (size_t e = 0; e < 2; ++e) {
     const MetricsRow& row = observer->rows[e];
     EXPECT_EQ(row.epoch, static_cast<int64_t>(e) + 1);
-    EXPECT_NEAR(row.train_loss, column(lines[e + 1], 1), 1e-4);
+    EXPECT_NEAR(row.train_loss, csv_column(lines[e + 1], 1), 1e-4);
     EXPECT_DOUBLE_EQ(row.lr, observer->steps[2 * e + 1].lr);
     ASSERT_TRUE(row.top1.has_value());
-    EXPECT_NEAR(*row.top1, column(lines[e + 1], 3), 1e-4);
+    EXPECT_NEAR(*row.top1, csv_column(lines[e + 1], 3), 1e-4);
     EXPECT_TRUE(observer->validated[e]);
   }
   EXPECT_DOUBLE_EQ(*observer->rows.back().top1, result.last_metrics.at("top1"));
@@ -368,7 +361,14 @@ TEST(Trainer, ParsingTrainsWithPolyScheduleAndReportsMiou) {
   const auto lines = read_lines(dir / "run" / "metrics.csv");
   ASSERT_EQ(lines.size(), 2u);
   // The last step's lr: poly (1 - (T-1)/T)^0.9 of 0.01, T = 3 steps (12 images / 4).
-  EXPECT_NEAR(column(lines[1], 2), 0.01 * std::pow(1.0 / 3.0, 0.9), 1e-7);
+  EXPECT_NEAR(csv_column(lines[1], 2), 0.01 * std::pow(1.0 / 3.0, 0.9), 1e-7);
+  // Its pictures: image | prediction | truth side by side, no confusion matrix.
+  const auto events = observe::testing::read_events(dir / "run");
+  EXPECT_EQ(observe::testing::of_kind(events, "scalar", "val/miou").size(), 1u);
+  EXPECT_TRUE(observe::testing::of_kind(events, "image", "val/confusion").empty());
+  const auto example = observe::testing::of_kind(events, "image", "val/example_0");
+  ASSERT_EQ(example.size(), 1u);
+  EXPECT_EQ(std::stoi(example[0][3]), 3 * 224);  // three 48-px pictures, enlarged
 }
 
 }  // namespace

@@ -76,6 +76,15 @@ inline std::vector<std::string> with(std::vector<std::string> args,
   return args;
 }
 
+// Cell `index` (0-based) of a metrics.csv line, as a number.
+inline double csv_column(const std::string& line, size_t index) {
+  std::stringstream in(line);
+  std::string cell;
+  for (size_t i = 0; i <= index; ++i)
+    std::getline(in, cell, ',');
+  return std::stod(cell);
+}
+
 inline TrainResult train(const std::vector<std::string>& args) {
   log::set_level(log::Level::kWarn);
   return run_training(*make_config(args));
