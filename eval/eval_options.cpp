@@ -44,6 +44,10 @@ void add_eval_options(Config& c) {
                      "parsing: comma-separated scales of the original image size, e.g. 0.75,1,1.25",
                      ListRule::any_length(Bounds::above(0)));
   c.add<bool>("eval.flip", false, "parsing: also average the mirrored image");
+  c.add<int>("eval.examples", 4,
+             "parsing: images pictured as image | prediction | truth in eval.out's TensorBoard "
+             "record (rank 0's first ones)",
+             Bounds::within(0, 64));
 }
 
 }  // namespace scenery::eval

@@ -10,6 +10,7 @@
 #include "data/decode.h"
 #include "data/transforms.h"
 #include "eval/parsing_submission.h"
+#include "eval/pictures.h"
 
 namespace scenery::eval {
 namespace fs = std::filesystem;
@@ -133,6 +134,23 @@ torch::Tensor parse_image(models::SceneModel& model, const cv::Mat& rgb,
   return probs;
 }
 
+namespace {
+
+// The image, its prediction (class + 1) and its annotation (empty: none) as a strip.
+cv::Mat picture_of(const cv::Mat& rgb, const torch::Tensor& prediction, const cv::Mat& gt) {
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  torch::Tensor truth;
+  if (!gt.empty()) {
+    const cv::Mat c = gt.isContinuous() ? gt : gt.clone();
+    truth = torch::from_blob(const_cast<uint8_t*>(c.ptr<uint8_t>()), {c.rows, c.cols}, torch::kByte)
+                .clone();
+  }
+  return parsing_strip(bgr, prediction, truth);
+}
+
+}  // namespace
+
 ParsingEvalResult evaluate_parsing(models::SceneModel& model, const data::Catalog& catalog,
                                    const ParsingProtocol& protocol,
                                    const fs::path& submission_dir) {
@@ -161,11 +179,12 @@ ParsingEvalResult evaluate_parsing(models::SceneModel& model, const data::Catalo
     const cv::Mat rgb = data::decode_rgb(sample.image, protocol.max_image_pixels);
     const torch::Tensor probs = parse_image(model, rgb, protocol);
     const torch::Tensor prediction = (probs.argmax(0) + 1).to(torch::kByte).contiguous();
+    cv::Mat gt;
     if (result.meter) {
       if (sample.mask.empty()) {
         throw EvalError(fmt::format("image '{}' has no annotation", sample.image.string()));
       }
-      const cv::Mat gt = data::decode_label_png(sample.mask, protocol.max_image_pixels);
+      gt = data::decode_label_png(sample.mask, protocol.max_image_pixels);
       if (gt.rows != rgb.rows || gt.cols != rgb.cols) {
         throw EvalError(fmt::format("annotation '{}' is {}x{} but its image is {}x{}",
                                     sample.mask.string(), gt.cols, gt.rows, rgb.cols, rgb.rows));
@@ -174,6 +193,8 @@ ParsingEvalResult evaluate_parsing(models::SceneModel& model, const data::Catalo
       result.meter->add(prediction.data_ptr<uint8_t>(), gt_c.ptr<uint8_t>(),
                         static_cast<size_t>(prediction.numel()));
     }
+    if (static_cast<int>(result.examples.size()) < protocol.examples)
+      result.examples.push_back(picture_of(rgb, prediction, gt));
     if (!submission_dir.empty()) {
       write_parsing_png(submission_dir, sample.image.stem().string(), prediction,
                         protocol.num_classes);

@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <optional>
+
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 
@@ -48,11 +50,13 @@ struct ParsingProtocol {
   int num_classes = 150;
   int rank = 0, world_size = 1;  // data parallel: images rank, rank + W, ... (no padding)
   int64_t max_image_pixels = data::kDefaultMaxImagePixels;  // data.max_image_pixels
+  int examples = 0;  // this many of the shard's first images pictured (eval.examples)
 };
 
 struct ParsingEvalResult {
   std::optional<SegmentationMeter> meter;  // absent for unlabelled (test) splits
   int64_t images = 0;
+  std::vector<cv::Mat> examples;  // parsing_strip() of the first protocol.examples images
 };
 
 // When `submission_dir` is not empty, one PNG per image (same base name) is

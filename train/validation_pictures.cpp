@@ -5,35 +5,15 @@
 #include <algorithm>
 #include <opencv2/imgproc.hpp>
 
+#include "eval/pictures.h"
 #include "eval/report.h"
 #include "inspect/class_activation.h"
 
 namespace scenery::train {
 namespace {
 
-// Pictures smaller than this (training crops can be 48 px) are enlarged to it.
-constexpr int kMinSide = 224;
-
-cv::Mat enlarged(const cv::Mat& picture, int interpolation) {
-  const int side = std::min(picture.rows, picture.cols);
-  if (side >= kMinSide || side == 0) return picture;
-  cv::Mat out;
-  const double f = static_cast<double>(kMinSide) / side;
-  cv::resize(picture, out, cv::Size(), f, f, interpolation);
-  return out;
-}
-
 std::string name_of(const std::vector<std::string>& names, int64_t k) {
   return k >= 0 && k < static_cast<int64_t>(names.size()) ? names[k] : fmt::format("class {}", k);
-}
-
-// A white strip under the picture with one line of text.
-cv::Mat captioned(const cv::Mat& picture, const std::string& caption) {
-  cv::Mat canvas(picture.rows + 24, picture.cols, CV_8UC3, cv::Scalar(255, 255, 255));
-  picture.copyTo(canvas(cv::Rect(0, 0, picture.cols, picture.rows)));
-  cv::putText(canvas, caption, cv::Point(4, picture.rows + 17), cv::FONT_HERSHEY_SIMPLEX, 0.42,
-              cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
-  return canvas;
 }
 
 std::vector<cv::Mat> classifier_samples(models::SceneModel& model, const ValidationCapture& capture,
@@ -53,17 +33,18 @@ std::vector<cv::Mat> classifier_samples(models::SceneModel& model, const Validat
   std::vector<cv::Mat> out;
   for (int64_t i = 0; i < images.size(0); ++i) {
     const int64_t predicted = top1[i].item<int64_t>();
-    cv::Mat picture = enlarged(batch_image_bgr(kept.images, i, normalize), cv::INTER_LINEAR);
+    cv::Mat picture =
+        eval::readable_size(batch_image_bgr(kept.images, i, normalize), cv::INTER_LINEAR);
     if (features.defined() && predicted < weights.size(0)) {
       const cv::Mat cam = inspect::class_activation_map(features[i], weights[predicted]);
       picture =
           inspect::render_activation(inspect::upsample_activation(cam, picture.size()), picture);
     }
     const int64_t truth = kept.labels.defined() ? kept.labels[i].item<int64_t>() : -1;
-    out.push_back(
-        captioned(picture, fmt::format("{} {:.2f} | truth: {}", name_of(names, predicted),
-                                       probabilities[i][predicted].item<float>(),
-                                       truth >= 0 ? name_of(names, truth) : std::string("?"))));
+    out.push_back(eval::captioned(
+        picture, fmt::format("{} {:.2f} | truth: {}", name_of(names, predicted),
+                             probabilities[i][predicted].item<float>(),
+                             truth >= 0 ? name_of(names, truth) : std::string("?"))));
   }
   return out;
 }
@@ -74,18 +55,9 @@ std::vector<cv::Mat> parsing_samples(models::SceneModel& model, const Validation
   const auto images = images_to_device(kept.images, hw, normalize);
   const auto predicted = model.forward(images).logits.argmax(1).add(1).to(torch::kCPU);
   std::vector<cv::Mat> out;
-  for (int64_t i = 0; i < images.size(0); ++i) {
-    std::vector<cv::Mat> row = {batch_image_bgr(kept.images, i, normalize),
-                                colour_mask(predicted[i])};
-    if (kept.masks.defined()) row.push_back(colour_mask(kept.masks[i]));
-    for (size_t k = 1; k < row.size(); ++k)
-      if (row[k].size() != row[0].size())
-        cv::resize(row[k], row[k], row[0].size(), 0, 0, cv::INTER_NEAREST);
-    cv::Mat strip;
-    cv::hconcat(row, strip);
-    out.push_back(captioned(enlarged(strip, cv::INTER_NEAREST),
-                            "image | prediction | truth (black: unlabelled)"));
-  }
+  for (int64_t i = 0; i < images.size(0); ++i)
+    out.push_back(eval::parsing_strip(batch_image_bgr(kept.images, i, normalize), predicted[i],
+                                      kept.masks.defined() ? kept.masks[i] : torch::Tensor()));
   return out;
 }
 
@@ -108,26 +80,6 @@ cv::Mat batch_image_bgr(const torch::Tensor& images, int64_t i,
               image.data_ptr<uint8_t>());
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  return bgr;
-}
-
-cv::Mat colour_mask(const torch::Tensor& mask) {
-  const auto values = mask.to(torch::kCPU, torch::kInt64).contiguous();
-  const int h = static_cast<int>(values.size(0)), w = static_cast<int>(values.size(1));
-  cv::Mat hsv(h, w, CV_8UC3);
-  const int64_t* v = values.data_ptr<int64_t>();
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      const int64_t k = v[static_cast<int64_t>(y) * w + x];
-      // Golden-ratio hue steps: neighbouring class numbers get distant colours.
-      const double hue = k > 0 ? std::fmod(static_cast<double>(k) * 0.6180339887, 1.0) : 0.0;
-      hsv.at<cv::Vec3b>(y, x) = k > 0 ? cv::Vec3b(static_cast<uint8_t>(hue * 180), 200,
-                                                  static_cast<uint8_t>(150 + (k % 3) * 45))
-                                      : cv::Vec3b(0, 0, 0);
-    }
-  }
-  cv::Mat bgr;
-  cv::cvtColor(hsv, bgr, cv::COLOR_HSV2BGR);
   return bgr;
 }
 

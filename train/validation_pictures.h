@@ -36,7 +36,4 @@ ValidationPictures make_validation_pictures(models::SceneModel& model,
 cv::Mat batch_image_bgr(const torch::Tensor& images, int64_t i,
                         const data::NormalizeParams& normalize);
 
-// A parsing mask (0: unlabelled, black; class k >= 1: a colour of its own).
-cv::Mat colour_mask(const torch::Tensor& mask);
-
 }  // namespace scenery::train

@@ -31,12 +31,16 @@ namespace {
 // The metrics (and the confusion matrix) as a TensorBoard event file and
 // metrics.jsonl in the output folder, at the checkpoint's training iteration:
 // evaluations of a run's checkpoints line up on one axis.
+// Pictures: the classifier's confusion matrix, the parsing network's examples.
 void record_evaluation(const fs::path& out, const Config& config, int64_t step,
-                       observe::Scalars scalars, const cv::Mat& confusion) {
+                       observe::Scalars scalars, const cv::Mat& confusion,
+                       const std::vector<cv::Mat>& examples = {}) {
   observe::RunRecorder recorder(out, {});
   recorder.text(step, "config", "```\n" + config.dump() + "```");
   recorder.scalars(step, -1, std::move(scalars));
   if (!confusion.empty()) recorder.image(step, "eval/confusion", confusion);
+  for (size_t i = 0; i < examples.size(); ++i)
+    recorder.image(step, fmt::format("eval/example_{}", i), examples[i]);
 }
 
 // Bare state dicts and exported weights carry no training state: step 0.
@@ -112,6 +116,7 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
     protocol.rank = launch.rank;
     protocol.world_size = launch.world_size;
     protocol.max_image_pixels = config.get<int64_t>("data.max_image_pixels");
+    protocol.examples = launch.rank == 0 ? config.get<int>("eval.examples") : 0;
     auto result = evaluate_parsing(model, catalog, protocol, submission);
     if (result.meter) dist::merge_meter(*result.meter, group.get());
     // also: every PNG is written
@@ -124,7 +129,7 @@ int run_eval_tool(const std::string& program, const std::vector<std::string>& ar
                         {{"eval/pixel_acc", m.pixel_accuracy()},
                          {"eval/miou", m.mean_iou()},
                          {"eval/score", m.challenge_score()}},
-                        {});
+                        {}, result.examples);
       fmt::print("pixel accuracy {:.4f}\nmean IoU {:.4f}\nscore {:.4f}\n",
                  result.meter->pixel_accuracy(), result.meter->mean_iou(),
                  result.meter->challenge_score());

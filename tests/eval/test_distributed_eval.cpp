@@ -2,6 +2,7 @@
 // takes its shard without padding or duplicates, the meters' integer counts
 // are summed, and rank 0 writes one sorted output. Everything it writes must
 // be byte for byte what a single process writes, for shards of unequal size.
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "eval_test_helpers.h"
 #include "models/checkpoint.h"
 #include "models/registry.h"
+#include "support/events_reader.h"
 #include "support/test_support.h"
 
 namespace scenery::eval {
@@ -168,6 +170,27 @@ TEST(DistributedEval, ParsingOnTwoRanksEqualsOneProcessIncludingThePngs) {
     ++two_pngs;
   EXPECT_EQ(pngs, two_pngs);
   expect_same_file(dir / "one_png.zip", dir / "two_png.zip");
+
+  // Rank 0 records the metrics and image | prediction | truth strips for TensorBoard.
+  for (const char* run : {"one", "two"}) {
+    const auto events = observe::testing::read_events(dir / run);
+    const auto miou = observe::testing::of_kind(events, "scalar", "eval/miou");
+    ASSERT_EQ(miou.size(), 1u) << run;
+    const auto printed = one.output.find("mean IoU ");
+    ASSERT_NE(printed, std::string::npos) << one.output;
+    EXPECT_NEAR(std::stod(miou[0][3]), std::stod(one.output.substr(printed + 9)), 5e-5) << run;
+    // Rank 0 pictures its own shard's first images: every other one on two ranks.
+    const size_t shard = std::string(run) == "two" ? (pngs + 1) / 2 : pngs;
+    const int pictured = static_cast<int>(std::min<size_t>(4, shard));  // eval.examples 4
+    for (int i = 0; i < pictured; ++i) {
+      const auto strip =
+          observe::testing::of_kind(events, "image", fmt::format("eval/example_{}", i));
+      ASSERT_EQ(strip.size(), 1u) << run << " example " << i;
+      EXPECT_GE(std::stoi(strip[0][4]), 224 + 24) << "enlarged, captioned";
+    }
+    EXPECT_TRUE(observe::testing::of_kind(events, "image", fmt::format("eval/example_{}", pictured))
+                    .empty());
+  }
 }
 
 }  // namespace

@@ -192,9 +192,16 @@ TEST(Evaluator, ParsingSubmissionScoresExactlyAsTheEvaluator) {
   ParsingProtocol protocol;
   protocol.scales = {0.75, 1.0};
   protocol.flip = true;
+  protocol.examples = 2;
   const auto result = evaluate_parsing(model, catalog, protocol, dir / "pred");
   ASSERT_TRUE(result.meter.has_value());
   EXPECT_EQ(result.images, static_cast<int64_t>(catalog.size()));
+  // The first two images pictured: image | prediction | truth, enlarged, captioned.
+  ASSERT_EQ(result.examples.size(), std::min<size_t>(2, catalog.size()));
+  const cv::Mat& strip = result.examples[0];
+  EXPECT_GE(strip.rows, 224 + 24);  // 48 px synth images enlarged, a caption under them
+  EXPECT_GE(strip.cols, 224);
+  EXPECT_EQ(strip.type(), CV_8UC3);
 
   const auto scored =
       score_parsing_folder(dir / "pred", dir / "ade" / "annotations" / "validation");
