@@ -214,12 +214,8 @@ void save_checkpoint(const fs::path& path, const Checkpoint& c) {
   if (c.training) d.insert("training", encode_training(*c.training));
   const std::vector<char> bytes = pickle_for_torch_load(d);
   try {
-    replace_file_atomic(path, [&](const fs::path& temp) {
-      std::ofstream out(temp, std::ios::binary);
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      out.close();
-      if (!out) throw IoError(fmt::format("{}: write failed", temp.string()));
-    });
+    // The system's reason (ENOSPC, EIO, ...) reaches the message.
+    write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
   } catch (const CheckpointError&) {
     throw;
   } catch (const std::exception& e) {
