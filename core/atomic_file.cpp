@@ -65,10 +65,12 @@ void write_file_atomic(const fs::path& target, std::string_view content) {
       throw IoError(fmt::format("cannot create '{}': {}", temp.string(), std::strerror(errno)));
     }
     const size_t written = std::fwrite(content.data(), 1, content.size(), f);
-    const int err = errno;
+    int err = errno;  // meaningful only when the write came short (stdio sets it freely)
+    // A full disk often shows only here: fwrite buffered it all, the flush fails.
     const bool closed = std::fclose(f) == 0;
+    if (!closed && written == content.size()) err = errno;
     if (written != content.size() || !closed) {
-      throw IoError(fmt::format("cannot write '{}' ({} of {} bytes written): {}", temp.string(),
+      throw IoError(fmt::format("cannot write '{}' ({} of {} bytes accepted): {}", temp.string(),
                                 written, content.size(), std::strerror(err)));
     }
   });

@@ -1,19 +1,17 @@
-// A run directory on a filesystem that fills up: a real one, a small tmpfs
-// mounted in a mount namespace of the test's own (unshare: no root needed
-// where user namespaces are allowed), so every write path meets ENOSPC from
-// the kernel rather than from a simulation.
+// A run directory on a filesystem that fills up: a real one
+// (support/small_filesystem.h), so every write path meets ENOSPC from the
+// kernel rather than from a simulation.
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
+#include "support/small_filesystem.h"
 #include "train_test_helpers.h"
 
 namespace scenery::train::testing {
 namespace {
 
 using scenery::testing::read_text;
-using scenery::testing::run_command;
 using scenery::testing::tool_path;
-using scenery::testing::write_text;
 
 std::string joined(const std::vector<std::string>& args) {
   std::string out;
@@ -22,17 +20,9 @@ std::string joined(const std::vector<std::string>& args) {
   return out;
 }
 
-// Runs `script` (bash) as root of a new user and mount namespace; false when
-// this machine allows neither that nor mounting a tmpfs in it.
-bool namespaces_available() {
-  return run_command(
-             "unshare -rm bash -c 'd=$(mktemp -d) && mount -t tmpfs -o size=1m tmpfs "
-             "$d && umount $d && rmdir $d' 2>&1")
-             .exit_code == 0;
-}
-
 TEST(DiskFull, ACheckpointThatDoesNotFitFailsNamingFileAndErrnoThenTheRunResumesOnceThereIsSpace) {
-  if (!namespaces_available()) GTEST_SKIP() << "no user/mount namespaces for a small tmpfs here";
+  if (!scenery::testing::can_mount_small_filesystem())
+    GTEST_SKIP() << "no user/mount namespaces for a small tmpfs here";
   TempDir dir;
   make_dataset("places365", dir / "data", 4, 8, 64);
   const auto run = dir / "mnt" / "run";
@@ -51,8 +41,7 @@ TEST(DiskFull, ACheckpointThatDoesNotFitFailsNamingFileAndErrnoThenTheRunResumes
       "cp {run}/metrics.csv {out}/\n",
       fmt::arg("mnt", (dir / "mnt").string()), fmt::arg("cmd", command),
       fmt::arg("out", dir.path().string()), fmt::arg("run", run.string()));
-  write_text(dir / "script.sh", script);
-  const auto r = run_command("unshare -rm bash " + (dir / "script.sh").string() + " 2>&1");
+  const auto r = scenery::testing::run_in_own_mount_namespace(dir / "script.sh", script);
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   const std::string full = read_text(dir / "full.log");
