@@ -68,8 +68,17 @@ if [ "$cuda" = 1 ] &&
   need_cudnn_standin=1
 fi
 cudnn_stub=/usr/local/lib/scenery-cudnn-stub/libcudnn.so.9
+# The cuDNN symbols the installed CUDA LibTorch imports: libtorch_cuda's and libtorch_python's
+# (python3-torch-cuda), read from the libraries so the list follows their version.
+cudnn_symbols() {
+  objdump -T /usr/lib/x86_64-linux-gnu/libtorch*.so.*.* 2>/dev/null |
+    awk '/\*UND\*/ && /libcudnn\.so\.9/ { print $NF }' | sort -u
+}
 need_cudnn_stub=0
-if [ "$cuda" = 1 ] && [ ! -e "$cudnn_stub" ]; then need_cudnn_stub=1; fi
+if [ "$cuda" = 1 ] && { [ ! -e "$cudnn_stub" ] ||
+  [ "$(cudnn_symbols)" != "$(cat "$cudnn_stub.symbols" 2>/dev/null)" ]; }; then
+  need_cudnn_stub=1
+fi
 
 if [ ${#missing[@]} -eq 0 ] && [ "$need_cudnn_standin" = 0 ] && [ "$need_cudnn_stub" = 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
@@ -106,18 +115,17 @@ EOF
   rm -rf "$dir"
 }
 
-# libtorch_cuda.so links libcudnn.so.9, which the stand-in does not ship: without it no program
-# linking LibTorch loads. This stub exports exactly the cuDNN symbols the installed CUDA LibTorch
-# imports (read from its libraries, so it follows their version), each failing with status 1
+# libtorch_cuda.so (and python3-torch-cuda's libtorch_python.so) link libcudnn.so.9, which the
+# stand-in does not ship: without it no program linking LibTorch loads, nor `import torch`. This
+# stub exports exactly the cuDNN symbols the installed CUDA LibTorch imports (read from its libraries, so it follows their version), each failing with status 1
 # (CUDNN_STATUS_NOT_INITIALIZED): programs load and run everything but cuDNN calls, which a
 # machine without a GPU never makes. A machine with real cuDNN does not need it.
 install_cudnn_stub() {
   local dir
   dir=$(mktemp -d)
-  objdump -T /usr/lib/x86_64-linux-gnu/libtorch_cuda*.so.*.* 2>/dev/null |
-    awk '/\*UND\*/ && /libcudnn\.so\.9/ { print $NF }' | sort -u > "$dir/symbols"
+  cudnn_symbols > "$dir/symbols"
   if [ ! -s "$dir/symbols" ]; then
-    echo "install-deps: found no cuDNN symbols in libtorch_cuda: no stub built" >&2
+    echo "install-deps: found no cuDNN symbols in LibTorch's libraries: no stub built" >&2
     rm -rf "$dir"
     return 1
   fi
@@ -130,6 +138,7 @@ install_cudnn_stub() {
   gcc -shared -fPIC -O1 -Wl,-soname,libcudnn.so.9 -Wl,--version-script,"$dir/stub.map" \
     -o "$dir/libcudnn.so.9" "$dir/stub.c"
   $SUDO install -D -m 644 "$dir/libcudnn.so.9" "$cudnn_stub"
+  $SUDO install -m 644 "$dir/symbols" "$cudnn_stub.symbols"
   echo "$(dirname "$cudnn_stub")" | $SUDO tee /etc/ld.so.conf.d/scenery-cudnn-stub.conf >/dev/null
   $SUDO ldconfig
   echo "install-deps: cuDNN stub with $(wc -l < "$dir/symbols") symbols at $cudnn_stub"
