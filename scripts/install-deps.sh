@@ -117,7 +117,8 @@ EOF
 
 # libtorch_cuda.so (and python3-torch-cuda's libtorch_python.so) link libcudnn.so.9, which the
 # stand-in does not ship: without it no program linking LibTorch loads, nor `import torch`. This
-# stub exports exactly the cuDNN symbols the installed CUDA LibTorch imports (read from its libraries, so it follows their version), each failing with status 1
+# stub exports exactly the cuDNN symbols the installed CUDA LibTorch imports (read from its
+# libraries, so it follows their version), each failing with status 1
 # (CUDNN_STATUS_NOT_INITIALIZED): programs load and run everything but cuDNN calls, which a
 # machine without a GPU never makes. A machine with real cuDNN does not need it.
 install_cudnn_stub() {
