@@ -365,7 +365,8 @@ void Config::read_file(const fs::path& file) {
           fmt::format("{}: duplicate key '{}' (first set on line {})", where, key, it->second));
     }
     seen_at[key] = line_no;
-    if (is_ignored(section)) continue;
+    // An ignored section's keys are skipped, except those this tool registered itself.
+    if (is_ignored(section) && !entries_.count(key)) continue;
     if (!entries_.count(key)) unknown_key(key, where);
     // The command line wins: only defaulted values are replaced by the file.
     if (values_.count(key) && !values_[key].defaulted()) continue;

@@ -88,7 +88,8 @@ class Config {
 
   // Keys of these sections in a --config file are skipped, not refused: a
   // tool that reads one section of a full recipe (scenery-data bench reads
-  // [data] of a training config) accepts the recipe unchanged.
+  // [data] of a training config) accepts the recipe unchanged. Keys of those
+  // sections that this tool registers itself are still read.
   void ignore_file_sections(std::vector<std::string> sections) {
     ignored_sections_ = std::move(sections);
   }

@@ -16,6 +16,15 @@
 
 namespace scenery::data {
 
+// Where a file of a sharded sample lies inside its tar shard.
+struct MemberRange {
+  uint64_t offset = 0;  // first byte of the member's data in the shard
+  uint64_t size = 0;    // bytes
+};
+
+// The files of a sample, in Sample's field order.
+enum class SampleFile { kImage = 0, kMask = 1, kSemanticClasses = 2, kSemanticScores = 3 };
+
 // One sample, materialised on demand from the catalog.
 struct Sample {
   std::filesystem::path image;
@@ -23,6 +32,13 @@ struct Sample {
   std::filesystem::path mask;              // ADE20K annotation PNG, or empty
   std::filesystem::path semantic_classes;  // top-3 class PNG (noisy_annotations_RGB), or empty
   std::filesystem::path semantic_scores;   // top-3 score PNG (noisy_scores_RGB), or empty
+  // Sharded datasets (WebDataset): the tar holding the sample; the paths
+  // above are then `shard / member name` (for messages and submission names)
+  // and `members` locates each file's bytes. Empty for per-file datasets.
+  std::filesystem::path shard;
+  MemberRange members[4];
+
+  const std::filesystem::path& file(SampleFile f) const;
 };
 
 class Catalog {
@@ -33,6 +49,14 @@ class Catalog {
   // Paths are stored relative to `root()` when given relative.
   void add(std::string_view image, int64_t label, std::string_view mask = {},
            std::string_view semantic_classes = {}, std::string_view semantic_scores = {});
+  // Sharded datasets: registers a shard (returns its id), then adds a sample
+  // whose files are members of it (names as in the tar; absent ones empty).
+  uint32_t add_shard(const std::filesystem::path& shard);
+  void add_member_sample(uint32_t shard, int64_t label, const std::string_view (&names)[4],
+                         const MemberRange (&ranges)[4]);
+  bool sharded() const { return !shards_.empty(); }
+  const std::vector<std::filesystem::path>& shards() const { return shards_; }
+  uint32_t shard_of(size_t i) const { return sample_shard_.at(i); }
   void reserve(size_t samples, size_t path_bytes);
   void set_class_names(std::vector<std::string> names) { class_names_ = std::move(names); }
   // ADE20K: the object classes of the masks (index 0 = mask value 1).
@@ -70,6 +94,10 @@ class Catalog {
   std::string pool_;               // all path characters, back to back
   std::vector<uint64_t> offsets_;  // kFields + 1 offsets per sample into pool_ (last = end)
   std::vector<int64_t> labels_;
+  // Sharded catalogs only (empty otherwise): per sample its shard and kFields member ranges.
+  std::vector<std::filesystem::path> shards_;
+  std::vector<uint32_t> sample_shard_;
+  std::vector<MemberRange> ranges_;
   bool has_masks_ = false, has_semantic_ = false;
 };
 

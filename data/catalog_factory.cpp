@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/option_rules.h"
 #include "data/catalog_readers.h"
+#include "data/data_options.h"
 
 namespace scenery::data {
 
@@ -17,10 +18,11 @@ using Reader = Catalog (*)(const CatalogSpec&);
 
 const std::vector<std::pair<std::string, Reader>>& readers() {
   static const std::vector<std::pair<std::string, Reader>> table = {
-      {"places365", read_places365}, {"places365-easy", read_places365_easy},
-      {"places205", read_places205}, {"sun397", read_sun397},
-      {"mit67", read_mit67},         {"ade20k", read_ade20k},
-      {"folder", read_image_folder}, {"list", read_image_list},
+      {"places365", read_places365},   {"places365-easy", read_places365_easy},
+      {"places205", read_places205},   {"sun397", read_sun397},
+      {"mit67", read_mit67},           {"ade20k", read_ade20k},
+      {"folder", read_image_folder},   {"list", read_image_list},
+      {"webdataset", read_webdataset},
   };
   return table;
 }
@@ -63,6 +65,9 @@ CatalogSpec catalog_spec_from_config(const Config& config) {
   spec.list = config.get<std::string>("data.list");
   spec.class_file = config.get<std::string>("data.class_file");
   spec.semantic_maps = config.get<bool>("data.semantic_maps");
+  spec.shards = config.get<std::string>("data.shards");
+  spec.skip_bad_samples =
+      parse_on_error(config.get<std::string>("data.on_error")) == OnError::kSkip;
   return spec;
 }
 

@@ -30,6 +30,8 @@ struct CatalogSpec {
   std::filesystem::path list;         // `list`: list file (relative to root); default <split>.txt
   std::filesystem::path class_file;   // `list`: optional class names, one per line
   bool semantic_maps = true;          // ADE20K: fill noisy_* maps when the folders exist
+  std::string shards;                 // webdataset: data/shard_pattern.h; default <split>-*.tar
+  bool skip_bad_samples = true;       // webdataset: a faulty sample is warned and left out
 };
 
 // Valid values of CatalogSpec::dataset, in --help order.
@@ -103,5 +105,15 @@ Catalog read_image_folder(const CatalogSpec& spec);
 // spaces: the label is the last token). The label is an index, or a class
 // name when spec.class_file is given or every label is a name.
 Catalog read_image_list(const CatalogSpec& spec);
+
+// WebDataset tar shards (data/shard_index.h for the member convention):
+//   root/_info.json                     optional: split table, class names (shard_info.h)
+//   root/<spec.shards>                  default <split>-*.tar; brace ranges, lists, globs
+//   <shard>.idx                         per-shard index, written on first read if absent
+// Class names: spec.class_file, else _info.json, else "0".."K-1". Samples
+// follow the shards' order. A faulty sample (no image, missing .cls in a
+// labelled split, duplicate key, label out of range, damaged tar) is warned and
+// left out when spec.skip_bad_samples, else a DataError naming shard and member.
+Catalog read_webdataset(const CatalogSpec& spec);
 
 }  // namespace scenery::data

@@ -20,7 +20,8 @@ std::pair<double, double> range_of(const Config& c, const std::string& key) {
 
 void add_catalog_options(Config& c) {
   c.add_choice("data.dataset", "places365", catalog_datasets(),
-               "layout: places365, places365-easy, places205, sun397, mit67, ade20k, folder, list");
+               "layout: places365, places365-easy, places205, sun397, mit67, ade20k, folder, list, "
+               "webdataset (tar shards)");
   c.add<std::string>("data.root", "", "dataset root folder (the extracted official archive)");
   c.add<std::string>("data.split", "train", "split: train, val or test");
   c.add<int>("data.partition", 1, "SUN397 partition 1..10 (Training_NN / Testing_NN)",
@@ -32,6 +33,9 @@ void add_catalog_options(Config& c) {
                      "(default <split>.txt)");
   c.add<std::string>("data.class_file", "",
                      "list: optional file of class names, one per line (line = label)");
+  c.add<std::string>("data.shards", "",
+                     "webdataset: shard files under data.root: brace ranges "
+                     "'train-{000000..000127}.tar', comma lists, globs (default <split>-*.tar)");
   c.add<bool>("data.semantic_maps", true,
               "ade20k: use noisy_annotations_RGB/noisy_scores_RGB when present");
 }
@@ -45,6 +49,15 @@ void add_loading_options(Config& c) {
              Bounds::at_least(1));
   c.add<int64_t>("data.seed", static_cast<int64_t>(d.seed),
                  "seed of shuffling and random augmentation");
+  c.add<int64_t>("data.shuffle_block", -1,
+                 fmt::format("shuffle consecutive samples in blocks of this many (sequential "
+                             "reads), 0 = a full permutation, -1 = {} for webdataset, 0 otherwise",
+                             kShardShuffleBlock),
+                 Bounds::at_least(-1));
+  c.add<int64_t>("data.shuffle_window", kShardShuffleWindow,
+                 "with block shuffling: positions shuffled together after the blocks "
+                 "(a seeded shuffle buffer)",
+                 Bounds::at_least(1));
   c.add_choice("data.on_error", on_error_choices().name_of(d.on_error), on_error_choices().names(),
                "unreadable image: skip (counted warning) or fail (stop naming the file)");
   c.add<int64_t>("data.max_image_pixels", d.max_image_pixels,
@@ -108,6 +121,11 @@ LoaderOptions loader_options_from_config(const Config& c, bool train) {
   o.workers = c.get<int>("data.workers");
   o.prefetch = c.get<int>("data.prefetch");
   o.seed = static_cast<uint64_t>(c.get<int64_t>("data.seed"));
+  const int64_t block = c.get<int64_t>("data.shuffle_block");
+  o.shuffle_block =
+      block >= 0 ? block
+                 : (c.get<std::string>("data.dataset") == "webdataset" ? kShardShuffleBlock : 0);
+  o.shuffle_window = c.get<int64_t>("data.shuffle_window");
   o.on_error = parse_on_error(c.get<std::string>("data.on_error"));
   o.max_image_pixels = c.get<int64_t>("data.max_image_pixels");
   const int image_size = c.get<int>("data.image_size");

@@ -9,6 +9,12 @@
 
 namespace scenery::data {
 
+// Block shuffle of sharded datasets (data/sampler.h): 64 consecutive samples
+// (about 1.5 MB of 256 px JPEGs) per read run, shuffled in windows of 8192
+// (timm's WebDataset shuffle buffer).
+inline constexpr int64_t kShardShuffleBlock = 64;
+inline constexpr int64_t kShardShuffleWindow = 8192;
+
 // Registers the [data] section.
 void add_data_options(Config& config);
 

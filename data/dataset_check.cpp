@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "data/decode.h"
+#include "data/sample_bytes.h"
 
 namespace scenery::data {
 namespace fs = std::filesystem;
@@ -29,15 +30,19 @@ struct Problems {
 };
 
 // Checks one file; returns its status and records the problem.
-Status check_file(size_t i, const fs::path& file, Problems& problems,
-                  const std::function<cv::Mat(const fs::path&)>& decode, cv::Mat* out) {
+using BytesDecoder = cv::Mat (*)(const std::vector<uint8_t>&, const std::string&, int64_t);
+
+// File `f` of sample `s`: its own file, or its member of a shard.
+Status check_file(size_t i, const Sample& s, SampleFile f, Problems& problems, BytesDecoder decode,
+                  int64_t max_pixels, cv::Mat* out) {
+  const fs::path& file = s.file(f);
   std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) {
+  if (!fs::is_regular_file(s.shard.empty() ? file : s.shard, ec)) {
     problems.add(i, fmt::format("{}: missing", file.string()));
     return kMissing;
   }
   try {
-    cv::Mat m = decode(file);
+    cv::Mat m = decode(read_sample_bytes(s, f, max_pixels), file.string(), max_pixels);
     if (out) *out = m;
     return kOk;
   } catch (const std::exception& e) {
@@ -80,17 +85,15 @@ CheckReport check_catalog(const Catalog& catalog, const CheckOptions& options) {
                                           static_cast<int64_t>(n), po);
   }
   const int64_t limit = options.max_image_pixels;
-  const auto rgb = [limit](const fs::path& f) { return decode_rgb(f, limit); };
-  const auto labels = [limit](const fs::path& f) { return decode_label_png(f, limit); };
-  const auto raw3 = [limit](const fs::path& f) { return decode_raw3_png(f, limit); };
   tbb::parallel_for(size_t{0}, n, [&](size_t i) {
     const Sample s = catalog.at(i);
     cv::Mat image;
-    uint8_t st = check_file(i, s.image, problems, rgb, &image);
+    uint8_t st = check_file(i, s, SampleFile::kImage, problems, decode_rgb_bytes, limit, &image);
     if (!image.empty()) width[i] = image.cols, height[i] = image.rows;
     if (!s.mask.empty()) {
       cv::Mat mask;
-      const uint8_t m = check_file(i, s.mask, problems, labels, &mask);
+      const uint8_t m =
+          check_file(i, s, SampleFile::kMask, problems, decode_label_png_bytes, limit, &mask);
       st = std::max<uint8_t>(st, m);
       if (m == kOk && !image.empty() && mask.size() != image.size()) {
         problems.add(i, fmt::format("{}: corrupt (mask is {}x{}, image {}x{})", s.mask.string(),
@@ -98,8 +101,10 @@ CheckReport check_catalog(const Catalog& catalog, const CheckOptions& options) {
         st = std::max<uint8_t>(st, kCorrupt);
       }
     }
-    for (const fs::path* p : {&s.semantic_classes, &s.semantic_scores}) {
-      if (!p->empty()) st = std::max<uint8_t>(st, check_file(i, *p, problems, raw3, nullptr));
+    for (const SampleFile f : {SampleFile::kSemanticClasses, SampleFile::kSemanticScores}) {
+      if (!s.file(f).empty())
+        st = std::max<uint8_t>(
+            st, check_file(i, s, f, problems, decode_raw3_png_bytes, limit, nullptr));
     }
     status[i] = st;
     if (progress) progress->advance();

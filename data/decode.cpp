@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "data/sample_bytes.h"
 
 namespace scenery::data {
 namespace fs = std::filesystem;
@@ -20,33 +21,6 @@ namespace {
 
 [[noreturn]] void fail(const std::string& name, const std::string& reason) {
   throw DataError(fmt::format("{}: {}", name, reason));
-}
-
-// The largest file an image within `max_pixels` can be: 8 bytes a pixel
-// (16-bit RGBA, uncompressed) plus room for metadata. Anything larger is not
-// worth reading into memory to find out.
-uintmax_t max_file_bytes(int64_t max_pixels) {
-  return static_cast<uintmax_t>(max_pixels) * 8 + (uintmax_t{64} << 20);
-}
-
-std::vector<uint8_t> read_bytes(const fs::path& file, int64_t max_pixels) {
-  std::error_code ec;
-  const auto status = fs::status(file, ec);
-  if (ec || !fs::exists(status)) fail(file.string(), "missing (no such file)");
-  if (!fs::is_regular_file(status)) fail(file.string(), "not a regular file");
-  const auto size = fs::file_size(file, ec);
-  if (ec) fail(file.string(), "cannot read size: " + ec.message());
-  if (size == 0) fail(file.string(), "empty file (0 bytes)");
-  if (max_pixels > 0 && size > max_file_bytes(max_pixels))
-    fail(file.string(),
-         fmt::format("file of {} bytes is larger than any image within data.max_image_pixels = {} "
-                     "can be ({} bytes); not read",
-                     size, max_pixels, max_file_bytes(max_pixels)));
-  std::vector<uint8_t> bytes(size);
-  std::ifstream in(file, std::ios::binary);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
-    fail(file.string(), "cannot read (permission or I/O error)");
-  return bytes;
 }
 
 bool is_jpeg(const std::vector<uint8_t>& b) {
@@ -273,14 +247,20 @@ cv::Mat decode_rgb_bytes(const std::vector<uint8_t>& bytes, const std::string& n
 }
 
 cv::Mat decode_rgb(const fs::path& file, int64_t max_pixels) {
-  return decode_rgb_bytes(read_bytes(file, max_pixels), file.string(), max_pixels);
+  return decode_rgb_bytes(read_file_bytes(file, max_pixels), file.string(), max_pixels);
 }
 
 PartialImage decode_rgb_region(const fs::path& file,
                                const std::function<cv::Rect(cv::Size)>& choose,
                                int64_t max_pixels) {
-  const auto bytes = read_bytes(file, max_pixels);
-  const std::string name = file.string();
+  return decode_rgb_region_bytes(read_file_bytes(file, max_pixels), file.string(), choose,
+                                 max_pixels);
+}
+
+PartialImage decode_rgb_region_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                                     const std::function<cv::Rect(cv::Size)>& choose,
+                                     int64_t max_pixels) {
+  if (bytes.empty()) fail(name, "empty file (0 bytes)");
   check_declared_size(bytes, name, max_pixels);
   if (is_jpeg(bytes)) {
     if (!jpeg_has_end_marker(bytes))
@@ -312,34 +292,54 @@ PartialImage decode_rgb_region(const fs::path& file,
     if (header == JpegResult::kError) fail(name, std::string("corrupt JPEG: ") + err.message);
   }
   PartialImage whole;
-  whole.pixels = decode_checked_rgb(bytes, name);  // read_bytes refused empty files
+  whole.pixels = decode_checked_rgb(bytes, name);  // empty input was refused above
   whole.full = whole.pixels.size();
   choose(whole.full);
   return whole;
 }
 
 cv::Mat decode_label_png(const fs::path& file, int64_t max_pixels) {
-  const auto bytes = read_bytes(file, max_pixels);
-  check_declared_size(bytes, file.string(), max_pixels);
-  cv::Mat m = decode_unchanged(bytes, file.string());
+  return decode_label_png_bytes(read_file_bytes(file, max_pixels), file.string(), max_pixels);
+}
+
+cv::Mat decode_label_png_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                               int64_t max_pixels) {
+  if (bytes.empty()) fail(name, "empty file (0 bytes)");
+  check_declared_size(bytes, name, max_pixels);
+  cv::Mat m = decode_unchanged(bytes, name);
   if (m.type() != CV_8UC1)
-    fail(file.string(),
+    fail(name,
          fmt::format("expected an 8-bit single-channel label PNG, got {} channel(s) of depth {}",
                      m.channels(), m.depth() == CV_8U ? "8-bit" : "non-8-bit"));
   return m;
 }
 
 cv::Mat decode_raw3_png(const fs::path& file, int64_t max_pixels) {
-  const auto bytes = read_bytes(file, max_pixels);
-  check_declared_size(bytes, file.string(), max_pixels);
-  cv::Mat m = decode_unchanged(bytes, file.string());
+  return decode_raw3_png_bytes(read_file_bytes(file, max_pixels), file.string(), max_pixels);
+}
+
+cv::Mat decode_raw3_png_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                              int64_t max_pixels) {
+  if (bytes.empty()) fail(name, "empty file (0 bytes)");
+  check_declared_size(bytes, name, max_pixels);
+  cv::Mat m = decode_unchanged(bytes, name);
   if (m.type() != CV_8UC3)
-    fail(file.string(),
+    fail(name,
          fmt::format("expected an 8-bit 3-channel semantic PNG, got {} channel(s) of depth {}",
                      m.channels(), m.depth() == CV_8U ? "8-bit" : "non-8-bit"));
   cv::Mat rgb;  // back to file order: R = rank 1, G = rank 2, B = rank 3
   cv::cvtColor(m, rgb, cv::COLOR_BGR2RGB);
   return rgb;
+}
+
+cv::Mat decode_sample_rgb(const Sample& sample, int64_t max_pixels) {
+  return decode_rgb_bytes(read_sample_bytes(sample, SampleFile::kImage, max_pixels),
+                          sample.image.string(), max_pixels);
+}
+
+cv::Mat decode_sample_mask(const Sample& sample, int64_t max_pixels) {
+  return decode_label_png_bytes(read_sample_bytes(sample, SampleFile::kMask, max_pixels),
+                                sample.mask.string(), max_pixels);
 }
 
 }  // namespace scenery::data

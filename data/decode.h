@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "data/catalog.h"
 #include "data/image_header.h"
 
 namespace scenery::data {
@@ -60,17 +61,29 @@ struct PartialImage {
 PartialImage decode_rgb_region(const std::filesystem::path& file,
                                const std::function<cv::Rect(cv::Size)>& choose,
                                int64_t max_pixels = kDefaultMaxImagePixels);
+PartialImage decode_rgb_region_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                                     const std::function<cv::Rect(cv::Size)>& choose,
+                                     int64_t max_pixels = kDefaultMaxImagePixels);
 
 // Decodes an annotation PNG as raw 8-bit single-channel labels, no conversion
 // (ADE20K: 0 = other, 1..150 = classes). Throws DataError naming the file if
 // it is unreadable or not 8-bit single-channel.
 cv::Mat decode_label_png(const std::filesystem::path& file,
                          int64_t max_pixels = kDefaultMaxImagePixels);
+cv::Mat decode_label_png_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                               int64_t max_pixels = kDefaultMaxImagePixels);
 
 // Decodes a precomputed top-3 semantic PNG (noisy_annotations_RGB /
 // noisy_scores_RGB) as raw 8-bit 3-channel values in file channel order
 // (R, G, B = rank 1, 2, 3), no colour conversion. Throws DataError otherwise.
 cv::Mat decode_raw3_png(const std::filesystem::path& file,
                         int64_t max_pixels = kDefaultMaxImagePixels);
+cv::Mat decode_raw3_png_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                              int64_t max_pixels = kDefaultMaxImagePixels);
+
+// A catalog sample's image / annotation mask, from its own file or its shard
+// member (data/sample_bytes.h); errors as above, naming the file or member.
+cv::Mat decode_sample_rgb(const Sample& sample, int64_t max_pixels = kDefaultMaxImagePixels);
+cv::Mat decode_sample_mask(const Sample& sample, int64_t max_pixels = kDefaultMaxImagePixels);
 
 }  // namespace scenery::data

@@ -28,7 +28,8 @@ Loader::Loader(const Catalog& catalog, LoaderOptions options)
       options_(options),
       sampler_(static_cast<int64_t>(catalog.size()),
                SamplerOptions{options.batch_size, options.shuffle, options.seed, options.rank,
-                              options.world_size, options.drop_last}) {
+                              options.world_size, options.drop_last, options.shuffle_block,
+                              options.shuffle_window}) {
   if (options_.workers < 1)
     throw ConfigError(fmt::format("data.workers must be >= 1, got {}", options_.workers));
   if (options_.prefetch < 1)

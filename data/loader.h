@@ -68,6 +68,8 @@ struct LoaderOptions {
   bool shuffle = true;
   bool drop_last = false;
   int rank = 0, world_size = 1;  // sharding: see data/sampler.h
+  int64_t shuffle_block = 0;     // 0: full permutation; else data/sampler.h's block shuffle
+  int64_t shuffle_window = 0;
   OnError on_error = OnError::kSkip;
   // Images whose header declares more pixels are refused before decoding
   // (data/decode.h); 0 = no limit.

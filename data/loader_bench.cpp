@@ -67,7 +67,7 @@ std::vector<LoaderBenchRow> bench_loader(const Catalog& catalog, const LoaderOpt
     arena.execute([&] {
       tbb::parallel_for(size_t{0}, seen.size(), [&](size_t i) {
         try {
-          decode_rgb(catalog.at(static_cast<size_t>(seen[i])).image, o.max_image_pixels);
+          decode_sample_rgb(catalog.at(static_cast<size_t>(seen[i])), o.max_image_pixels);
         } catch (const DataError&) {
           // The loader skipped it too.
         }

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/torch_compat.h"
 #include "data/pil_resample.h"
+#include "data/sample_bytes.h"
 #include "data/semantic_input.h"
 
 namespace scenery::data {
@@ -113,17 +114,19 @@ Loader::Worker::DecodedSample Loader::Worker::decode_sample(const Sample& sample
   DecodedSample d;
   // Training decodes only the random crop's neighbourhood of a JPEG (the
   // geometry is drawn from the header's size); same pixels, less work.
+  const auto bytes = [&](SampleFile f) { return read_sample_bytes(sample, f, o.max_image_pixels); };
   if (o.mode == LoaderMode::kTrain) {
     Rng rng = Rng::for_sample(o.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
-    d.image = decode_rgb_region(
-        sample.image,
+    d.image = decode_rgb_region_bytes(
+        bytes(SampleFile::kImage), sample.image.string(),
         [&](cv::Size size) {
           d.geometry = sample_train_geometry(size, o.train, rng);
           return d.geometry.box.rect();
         },
         o.max_image_pixels);
   } else {
-    d.image.pixels = decode_rgb(sample.image, o.max_image_pixels);
+    d.image.pixels =
+        decode_rgb_bytes(bytes(SampleFile::kImage), sample.image.string(), o.max_image_pixels);
     d.image.full = d.image.pixels.size();
   }
   Views& v = d.views;
@@ -131,14 +134,17 @@ Loader::Worker::DecodedSample Loader::Worker::decode_sample(const Sample& sample
   if (need_mask) {
     if (sample.mask.empty())
       throw DataError(fmt::format("{}: no annotation mask in the catalog", sample.image.string()));
-    v.mask = decode_label_png(sample.mask, o.max_image_pixels);
+    v.mask =
+        decode_label_png_bytes(bytes(SampleFile::kMask), sample.mask.string(), o.max_image_pixels);
   }
   if (o.semantic == SemanticSource::kTop3) {
     if (sample.semantic_classes.empty() || sample.semantic_scores.empty())
       throw DataError(
           fmt::format("{}: no precomputed semantic maps in the catalog", sample.image.string()));
-    v.sem_classes = decode_raw3_png(sample.semantic_classes, o.max_image_pixels);
-    v.sem_scores = decode_raw3_png(sample.semantic_scores, o.max_image_pixels);
+    v.sem_classes = decode_raw3_png_bytes(bytes(SampleFile::kSemanticClasses),
+                                          sample.semantic_classes.string(), o.max_image_pixels);
+    v.sem_scores = decode_raw3_png_bytes(bytes(SampleFile::kSemanticScores),
+                                         sample.semantic_scores.string(), o.max_image_pixels);
   }
   for (const auto& [m, path] :
        {std::pair{&v.mask, &sample.mask}, std::pair{&v.sem_classes, &sample.semantic_classes},

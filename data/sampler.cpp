@@ -10,14 +10,39 @@
 
 namespace scenery::data {
 
-std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle) {
+namespace {
+
+template <class T>
+void fisher_yates(T* first, int64_t n, Rng& rng) {
+  for (int64_t i = n - 1; i > 0; --i)
+    std::swap(first[i], first[rng.randint(0, i)]);
+}
+
+}  // namespace
+
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle,
+                                 int64_t block, int64_t window) {
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t{0});
   if (!shuffle) return order;
-  // A stream distinct from every per-sample stream (those use index >= 0).
+  // Streams distinct from every per-sample stream (those use index >= 0).
   Rng rng = Rng::for_sample(seed, static_cast<uint64_t>(epoch), ~uint64_t{0});
-  for (int64_t i = n - 1; i > 0; --i)
-    std::swap(order[i], order[rng.randint(0, i)]);
+  if (block <= 0) {
+    fisher_yates(order.data(), n, rng);
+    return order;
+  }
+  const int64_t blocks = (n + block - 1) / block;
+  std::vector<int64_t> block_order(static_cast<size_t>(blocks));
+  std::iota(block_order.begin(), block_order.end(), int64_t{0});
+  fisher_yates(block_order.data(), blocks, rng);
+  size_t k = 0;
+  for (int64_t b : block_order)
+    for (int64_t i = b * block; i < std::min(n, (b + 1) * block); ++i)
+      order[k++] = i;
+  Rng window_rng = Rng::for_sample(seed, static_cast<uint64_t>(epoch), ~uint64_t{1});
+  if (window > 1)
+    for (int64_t start = 0; start < n; start += window)
+      fisher_yates(order.data() + start, std::min(window, n - start), window_rng);
   return order;
 }
 
@@ -30,12 +55,16 @@ Sampler::Sampler(int64_t dataset_size, SamplerOptions options)
   if (options_.rank < 0 || options_.rank >= options_.world_size)
     throw ConfigError(fmt::format("rank {} outside [0, {})", options_.rank, options_.world_size));
   if (size_ < 0) throw ConfigError("negative dataset size");
+  if (options_.shuffle_block < 0 || options_.shuffle_window < 0)
+    throw ConfigError(fmt::format("shuffle block and window must be >= 0, got {} and {}",
+                                  options_.shuffle_block, options_.shuffle_window));
 }
 
 void Sampler::set_epoch(int64_t epoch) {
   if (epoch == epoch_ && !order_.empty()) return;
   epoch_ = epoch;
-  order_ = epoch_order(size_, options_.seed, epoch, options_.shuffle);
+  order_ = epoch_order(size_, options_.seed, epoch, options_.shuffle, options_.shuffle_block,
+                       options_.shuffle_window);
 }
 
 int64_t Sampler::shard_size() const {

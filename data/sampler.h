@@ -2,6 +2,12 @@
 //
 // Order: the identity, or (shuffle) a Fisher-Yates permutation driven by
 // Rng(seed, epoch) — the same on every rank, so ranks agree on the split.
+// Sharded datasets read mostly sequentially instead (shuffle_block > 0): the
+// samples are cut into blocks of `shuffle_block` consecutive ones, the blocks
+// are permuted, then every window of `shuffle_window` consecutive positions is
+// permuted within itself (a shuffle buffer whose content is fixed by the
+// seed). Either way the global order is a function of (seed, epoch) alone,
+// never of the world size or the worker count.
 // Sharding: rank r takes positions r, r + W, r + 2W, ... of that order.
 //   drop_last = false: every sample is seen exactly once per epoch across the
 //     ranks; shards are UNEVEN (sizes differ by at most one sample, no padding)
@@ -26,6 +32,8 @@ struct SamplerOptions {
   int rank = 0;
   int world_size = 1;
   bool drop_last = false;
+  int64_t shuffle_block = 0;   // 0: a full permutation; else block + window shuffle (above)
+  int64_t shuffle_window = 0;  // positions permuted together after the block permutation
 };
 
 class Sampler {
@@ -52,7 +60,9 @@ class Sampler {
   std::vector<int64_t> order_;  // the whole epoch's permutation
 };
 
-// The permutation of 0..n-1 for (seed, epoch); identity when !shuffle.
-std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle);
+// The permutation of 0..n-1 for (seed, epoch); identity when !shuffle; the
+// block + window shuffle when block > 0.
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle,
+                                 int64_t block = 0, int64_t window = 0);
 
 }  // namespace scenery::data

@@ -176,7 +176,7 @@ ParsingEvalResult evaluate_parsing(models::SceneModel& model, const data::Catalo
   Progress progress("parse", shard, images_progress(protocol.rank));
   for (size_t i = first; i < catalog.size(); i += stride) {
     const data::Sample sample = catalog.at(i);
-    const cv::Mat rgb = data::decode_rgb(sample.image, protocol.max_image_pixels);
+    const cv::Mat rgb = data::decode_sample_rgb(sample, protocol.max_image_pixels);
     const torch::Tensor probs = parse_image(model, rgb, protocol);
     const torch::Tensor prediction = (probs.argmax(0) + 1).to(torch::kByte).contiguous();
     cv::Mat gt;
@@ -184,7 +184,7 @@ ParsingEvalResult evaluate_parsing(models::SceneModel& model, const data::Catalo
       if (sample.mask.empty()) {
         throw EvalError(fmt::format("image '{}' has no annotation", sample.image.string()));
       }
-      gt = data::decode_label_png(sample.mask, protocol.max_image_pixels);
+      gt = data::decode_sample_mask(sample, protocol.max_image_pixels);
       if (gt.rows != rgb.rows || gt.cols != rgb.cols) {
         throw EvalError(fmt::format("annotation '{}' is {}x{} but its image is {}x{}",
                                     sample.mask.string(), gt.cols, gt.rows, rgb.cols, rgb.rows));

@@ -25,7 +25,7 @@ prefix=$stage/usr
 # plus its configuration headers (a newer compiler may select others there).
 copy() { mkdir -p "$prefix/$(dirname "$1")" && cp -a "/usr/$1" "$prefix/$1"; }
 for d in include/opencv4 include/oneapi include/tbb include/fmt include/gtest include/gmock \
-  include/benchmark include/google/protobuf include/boost/config include/boost/predef \
+  include/benchmark include/nlohmann include/google/protobuf include/boost/config include/boost/predef \
   include/jpeglib.h include/jmorecfg.h include/jerror.h include/$arch/jconfig.h; do
   copy "$d"
 done
@@ -34,6 +34,7 @@ done
 
 # CMake configs (relocatable: they find their prefix from their own location). OpenCV's is
 # replaced by a minimal one: Debian's checks that the files of all 30-odd modules exist.
+copy share/cmake/nlohmann_json
 for d in TBB fmt GTest benchmark Boost-1.74.0 BoostDetectToolset-1.74.0.cmake boost_headers-1.74.0 \
   boost_program_options-1.74.0; do
   copy "lib/$arch/cmake/$d"

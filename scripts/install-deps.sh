@@ -26,7 +26,7 @@ packages=(
   libtbb-dev
   libboost-program-options-dev
   libprotobuf-dev protobuf-compiler
-  libfmt-dev
+  libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   python3-torch python3-torchvision python3-numpy python3-pil

@@ -15,6 +15,9 @@
 #include "data/dataset_check.h"
 #include "data/loader.h"
 #include "data/loader_bench.h"
+#include "data/sampler.h"
+#include "data/shard_index.h"
+#include "data/shard_pack.h"
 #include "data/synth.h"
 
 namespace {
@@ -128,6 +131,105 @@ int run_bench(const std::string& program, const std::vector<std::string>& args) 
   return scenery::kExitOk;
 }
 
+int run_pack(const std::string& program, const std::vector<std::string>& args) {
+  scenery::Config config(program,
+                         "write a dataset split (any data.dataset) as WebDataset tar shards "
+                         "OUT/PREFIX-000000.tar, ... with an index beside each and _info.json");
+  scenery::add_common_options(config);
+  data::add_data_options(config);
+  config.add<std::string>("out", "",
+                          "folder for the shards (then --data.dataset webdataset "
+                          "--data.root OUT)");
+  config.add<std::string>("prefix", "", "shard name prefix (default: data.split)");
+  config.add<int64_t>("shard-mb", 256, "close a shard before it exceeds this many MiB",
+                      scenery::Bounds::at_least(1));
+  config.add<int64_t>("shard-samples", 0, "close a shard at this many samples (0: by size)",
+                      scenery::Bounds::at_least(0));
+  config.add<bool>("shuffle", false, "pre-shuffle the samples (seeded by --seed) before sharding");
+  config.add<int64_t>("seed", 0, "seed of --shuffle");
+  config.ignore_file_sections({"model", "train", "eval", "dist", "log"});
+  if (auto code = scenery::parse_or_exit(config, args)) return *code;
+  const data::Catalog catalog = data::open_catalog(data::catalog_spec_from_config(config));
+  data::PackOptions o;
+  o.out = config.get<std::string>("out");
+  o.prefix = config.get<std::string>("prefix");
+  o.shard_bytes = static_cast<uint64_t>(config.get<int64_t>("shard-mb")) << 20;
+  o.shard_samples = config.get<int64_t>("shard-samples");
+  o.shuffle = config.get<bool>("shuffle");
+  o.seed = static_cast<uint64_t>(config.get<int64_t>("seed"));
+  o.skip_bad =
+      data::parse_on_error(config.get<std::string>("data.on_error")) == data::OnError::kSkip;
+  o.max_image_pixels = config.get<int64_t>("data.max_image_pixels");
+  scenery::Progress::Options po;
+  po.unit = "img";
+  scenery::Progress progress("pack " + catalog.split(), static_cast<int64_t>(catalog.size()), po);
+  o.on_samples = [&](int64_t n) { progress.advance(n); };
+  const data::PackResult r = data::pack_shards(catalog, o);
+  progress.finish();
+  scenery::log::info(
+      "packed {} samples into {} shard(s) in {} ({} kept from an earlier run, {} damaged input(s) "
+      "skipped); read them with --data.dataset webdataset --data.root {} --data.split {}",
+      r.samples, r.shards, o.out.string(), r.shards_kept, r.skipped, o.out.string(),
+      o.prefix.empty() ? catalog.split() : o.prefix);
+  return scenery::kExitOk;
+}
+
+// What a sample is called in `order`'s output: its key for shards, its path
+// under data.root for files.
+std::string sample_name(const data::Catalog& catalog, size_t i) {
+  const data::Sample s = catalog.at(i);
+  if (!s.shard.empty()) {
+    const auto member = s.image.lexically_relative(s.shard).generic_string();
+    const auto parts = data::split_member_name(member);
+    return parts ? parts->first : member;
+  }
+  const auto rel = s.image.lexically_relative(catalog.root());
+  return rel.empty() ? s.image.string() : rel.generic_string();
+}
+
+int run_order(const std::string& program, const std::vector<std::string>& args) {
+  scenery::Config config(program,
+                         "print the samples one rank trains on in an epoch, in order (the same "
+                         "order scenery-train uses for these options)");
+  scenery::add_common_options(config);
+  data::add_data_options(config);
+  config.add<int64_t>("epoch", 1, "epoch (1-based, as the training log counts)",
+                      scenery::Bounds::at_least(1));
+  config.add<bool>("batches", false, "print an empty line after each batch");
+  config.section("train", "[train] (only drop_last is read here)");
+  config.add<bool>("train.drop_last", true, "as scenery-train: only full batches, equal per rank");
+  config.section("dist", "[dist] (only world_size and rank are read here)");
+  config.add<int>("dist.world_size", 1, "data-parallel ranks", scenery::Bounds::at_least(1));
+  config.add<int>("dist.rank", 0, "the rank whose order is printed", scenery::Bounds::at_least(0));
+  config.ignore_file_sections({"model", "train", "eval", "dist", "log"});
+  if (auto code = scenery::parse_or_exit(config, args)) return *code;
+  const data::Catalog catalog = data::open_catalog(data::catalog_spec_from_config(config));
+  const auto lo = data::loader_options_from_config(config, true);
+  data::SamplerOptions so;
+  so.batch_size = lo.batch_size;
+  so.shuffle = lo.shuffle;
+  so.seed = lo.seed;
+  so.world_size = config.get<int>("dist.world_size");
+  so.rank = config.get<int>("dist.rank");
+  so.drop_last = config.get<bool>("train.drop_last");
+  so.shuffle_block = lo.shuffle_block;
+  so.shuffle_window = lo.shuffle_window;
+  if (so.rank >= so.world_size)
+    throw scenery::ConfigError(fmt::format("dist.rank = {} outside 0..{} (dist.world_size = {})",
+                                           so.rank, so.world_size - 1, so.world_size));
+  data::Sampler sampler(static_cast<int64_t>(catalog.size()), so);
+  sampler.set_epoch(config.get<int64_t>("epoch") - 1);
+  const bool batches = config.get<bool>("batches");
+  std::string out;
+  for (int64_t b = 0; b < sampler.num_batches(); ++b) {
+    for (int64_t i : sampler.batch(b))
+      out += sample_name(catalog, static_cast<size_t>(i)) + "\n";
+    if (batches) out += "\n";
+  }
+  fmt::print("{}", out);
+  return scenery::kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -141,6 +243,8 @@ int main(int argc, char** argv) {
              [](const std::string& p, const std::vector<std::string>& a) {
                return run_scan(p, a, true);
              }},
+            {"pack", "write a dataset split as WebDataset tar shards (with indexes)", run_pack},
+            {"order", "print the samples a rank reads in an epoch, in order", run_order},
             {"bench", "time a config's data pipeline on a dataset at several thread counts",
              run_bench},
             {"stats", "class histogram of a dataset split, without decoding",

@@ -193,5 +193,104 @@ TEST(DistributedEval, ParsingOnTwoRanksEqualsOneProcessIncludingThePngs) {
   }
 }
 
+// Evaluation from WebDataset shards (scenery-data pack of the same split)
+// prints and writes exactly what evaluation from the files does: metrics,
+// reports, the Places365 submission and the parsing PNGs, on two ranks too.
+std::string pack_split(const fs::path& root, const std::string& dataset, const std::string& split,
+                       const fs::path& out) {
+  const auto r =
+      testing::run_command(testing::tool_path("scenery-data") + " pack --data.dataset " + dataset +
+                           " --data.root '" + root.string() + "' --data.split " + split +
+                           " --out '" + out.string() + "' --shard-samples 3 --log-level warn 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return r.output;
+}
+
+// results.json without the two protocol lines that name where the data came from.
+std::string without_data_source(const fs::path& results) {
+  std::string kept, line;
+  std::istringstream in(read_text(results));
+  while (std::getline(in, line))
+    if (line.find("\"dataset\":") == std::string::npos &&
+        line.find("\"root\":") == std::string::npos)
+      kept += line + "\n";
+  return kept;
+}
+
+std::vector<std::string> as_shards(std::vector<std::string> args, const fs::path& shards) {
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--data.dataset") args[i + 1] = "webdataset";
+    if (args[i] == "--data.root") args[i + 1] = shards.string();
+  }
+  return args;
+}
+
+TEST(ShardEval, ScenesFromShardsEqualScenesFromFiles) {
+  TempDir dir;
+  write_synth("places365", dir / "data", 5, 9, 64);
+  const auto ckpt = save_random_model(dir / "model.ckpt", "resnet18", 5);
+  for (const char* split : {"val", "test"})
+    pack_split(dir / "data", "places365", split, dir / "wds");
+  const std::vector<std::string> base = {
+      "--data.dataset",    "places365", "--data.root",       (dir / "data").string(),
+      "--data.image_size", "48",        "--data.resize",     "56",
+      "--data.batch_size", "3",         "--eval.checkpoint", ckpt.string(),
+      "--eval.device",     "cpu",       "--log-level",       "warn"};
+  const auto files =
+      testing::run_command(eval_command(with_out(base, dir / "files", {"--data.split", "val"})));
+  ASSERT_EQ(files.exit_code, 0) << files.output;
+  const auto shards = eval_ranks(
+      with_out(as_shards(base, dir / "wds"), dir / "shards", {"--data.split", "val"}), 2);
+  ASSERT_EQ(shards.exit_code, 0) << shards.output;
+  EXPECT_EQ(metric_lines(files.output), metric_lines(shards.output));
+  EXPECT_NE(metric_lines(files.output).find("images 10\ntop-1"), std::string::npos);
+  EXPECT_EQ(without_data_source(dir / "files" / "results.json"),
+            without_data_source(dir / "shards" / "results.json"));
+  for (const char* f : {"per_class.csv", "confusion.csv"})
+    expect_same_file(dir / "files" / f, dir / "shards" / f);
+  const auto sub_files = dir / "files_test" / "sub.txt",
+             sub_shards = dir / "shards_test" / "sub.txt";
+  ASSERT_EQ(testing::run_command(eval_command(with_out(base, dir / "files_test",
+                                                       {"--data.split", "test", "--eval.submission",
+                                                        sub_files.string()})))
+                .exit_code,
+            0);
+  const auto test_run = testing::run_command(
+      eval_command(with_out(as_shards(base, dir / "wds"), dir / "shards_test",
+                            {"--data.split", "test", "--eval.submission", sub_shards.string()})));
+  ASSERT_EQ(test_run.exit_code, 0) << test_run.output;
+  expect_same_file(sub_files, sub_shards);
+}
+
+TEST(ShardEval, ParsingFromShardsEqualsParsingFromFiles) {
+  TempDir dir;
+  write_synth("ade20k", dir / "ade", 3, 2, 48);
+  pack_split(dir / "ade", "ade20k", "val", dir / "wds");
+  const auto ckpt = save_random_model(dir / "parser.ckpt", "parsing_resnet18dilated_ppm", 150,
+                                      "decoder.conv_last.4.bias", 4);
+  const std::vector<std::string> base = {
+      "--data.dataset", "ade20k", "--data.root",       (dir / "ade").string(),
+      "--data.split",   "val",    "--eval.checkpoint", ckpt.string(),
+      "--eval.device",  "cpu",    "--log-level",       "warn"};
+  const auto files = testing::run_command(eval_command(
+      with_out(base, dir / "files", {"--eval.submission", (dir / "files_png").string()})));
+  ASSERT_EQ(files.exit_code, 0) << files.output;
+  const auto shards = testing::run_command(
+      eval_command(with_out(as_shards(base, dir / "wds"), dir / "shards",
+                            {"--eval.submission", (dir / "shards_png").string()})));
+  ASSERT_EQ(shards.exit_code, 0) << shards.output;
+  EXPECT_EQ(metric_lines(files.output), metric_lines(shards.output));
+  EXPECT_EQ(metric_lines(files.output).find("pixel accuracy 0.0000"), std::string::npos);
+  EXPECT_EQ(without_data_source(dir / "files" / "results.json"),
+            without_data_source(dir / "shards" / "results.json"));
+  expect_same_file(dir / "files" / "per_class.csv", dir / "shards" / "per_class.csv");
+  size_t pngs = 0;
+  for (const auto& entry : fs::directory_iterator(dir / "files_png")) {
+    expect_same_file(entry.path(), dir / "shards_png" / entry.path().filename());
+    ++pngs;
+  }
+  EXPECT_GE(pngs, 3u);
+}
+
 }  // namespace
 }  // namespace scenery::eval
