@@ -67,9 +67,9 @@ void Loader::stop() {
   queue_.clear();
 }
 
-void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
+void Loader::start_epoch(int64_t epoch, int64_t first_batch, int64_t consumed) {
   stop();
-  sampler_.set_epoch(epoch);
+  sampler_.set_epoch(epoch, consumed);
   if (first_batch < 0 || first_batch > sampler_.num_batches())
     throw ConfigError(fmt::format("resume position {} outside [0, {}] batches of epoch {}",
                                   first_batch, sampler_.num_batches(), epoch));

@@ -100,8 +100,10 @@ class Loader {
   Loader& operator=(const Loader&) = delete;
 
   // Starts producing epoch `epoch` from batch position `first_batch` (resume);
-  // abandons whatever the previous epoch had not delivered.
-  void start_epoch(int64_t epoch, int64_t first_batch = 0);
+  // abandons whatever the previous epoch had not delivered. `consumed`: global
+  // samples of the epoch an earlier launch already trained on (data/sampler.h);
+  // batch positions and num_batches() then count what is left.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0, int64_t consumed = 0);
   // The next batch in position order; nullopt at the end of the epoch (or
   // before any start_epoch). Throws DataError under on_error = kFail.
   std::optional<Batch> next();

@@ -60,7 +60,11 @@ Sampler::Sampler(int64_t dataset_size, SamplerOptions options)
                                   options_.shuffle_block, options_.shuffle_window));
 }
 
-void Sampler::set_epoch(int64_t epoch) {
+void Sampler::set_epoch(int64_t epoch, int64_t consumed) {
+  if (consumed < 0 || consumed > size_)
+    throw ConfigError(fmt::format("{} samples of epoch {} already consumed, but it has {}",
+                                  consumed, epoch + 1, size_));
+  consumed_ = consumed;
   if (epoch == epoch_ && !order_.empty()) return;
   epoch_ = epoch;
   order_ = epoch_order(size_, options_.seed, epoch, options_.shuffle, options_.shuffle_block,
@@ -68,9 +72,9 @@ void Sampler::set_epoch(int64_t epoch) {
 }
 
 int64_t Sampler::shard_size() const {
-  const int64_t W = options_.world_size, r = options_.rank;
-  if (options_.drop_last) return size_ / W;
-  return size_ / W + (r < size_ % W ? 1 : 0);
+  const int64_t W = options_.world_size, r = options_.rank, left = size_ - consumed_;
+  if (options_.drop_last) return left / W;
+  return left / W + (r < left % W ? 1 : 0);
 }
 
 int64_t Sampler::num_batches() const {
@@ -88,7 +92,7 @@ std::vector<int64_t> Sampler::batch(int64_t position) const {
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(last - first));
   for (int64_t k = first; k < last; ++k)
-    out.push_back(order_[k * W + options_.rank]);
+    out.push_back(order_[consumed_ + k * W + options_.rank]);
   return out;
 }
 

@@ -8,7 +8,9 @@
 // permuted within itself (a shuffle buffer whose content is fixed by the
 // seed). Either way the global order is a function of (seed, epoch) alone,
 // never of the world size or the worker count.
-// Sharding: rank r takes positions r, r + W, r + 2W, ... of that order.
+// Sharding: rank r takes positions r, r + W, r + 2W, ... of that order, so
+// after b batches on every rank exactly the first b * B * W positions are
+// consumed, whatever W is.
 //   drop_last = false: every sample is seen exactly once per epoch across the
 //     ranks; shards are UNEVEN (sizes differ by at most one sample, no padding)
 //     and the last batch of a rank may be partial, so ranks may differ by one
@@ -42,7 +44,11 @@ class Sampler {
   Sampler(int64_t dataset_size, SamplerOptions options);
 
   // Prepares the order of `epoch` (cheap: one permutation of N indices).
-  void set_epoch(int64_t epoch);
+  // `consumed`: the epoch's first global positions, already trained on by an
+  // earlier launch (perhaps with another world size), are left out: rank r
+  // takes positions consumed + r, consumed + r + W, ... (elastic resume).
+  void set_epoch(int64_t epoch, int64_t consumed = 0);
+  int64_t consumed() const { return consumed_; }
   int64_t epoch() const { return epoch_; }
 
   int64_t shard_size() const;   // samples this rank sees per epoch
@@ -57,6 +63,7 @@ class Sampler {
   int64_t size_;
   SamplerOptions options_;
   int64_t epoch_ = -1;
+  int64_t consumed_ = 0;
   std::vector<int64_t> order_;  // the whole epoch's permutation
 };
 

@@ -77,6 +77,8 @@ models::TrainingState make_training_state(BuiltOptimizer& optimizer,
   t.epoch = p.epoch;
   t.iteration = p.iteration;
   t.scheduler = {{"position", static_cast<double>(p.position)},
+                 {"epoch_offset", static_cast<double>(p.epoch_offset)},
+                 {"batch_size", static_cast<double>(p.batch_size)},
                  {"loss_sum", p.loss_sum},
                  {"loss_count", static_cast<double>(p.loss_count)},
                  {"last_lr", p.last_lr},
@@ -131,6 +133,8 @@ ResumeState resume_from(const fs::path& path, models::SceneModel& model,
   p.epoch = t.epoch;
   p.iteration = t.iteration;
   p.position = static_cast<int64_t>(get("position", 0));
+  p.epoch_offset = static_cast<int64_t>(get("epoch_offset", 0));
+  p.batch_size = static_cast<int64_t>(get("batch_size", 0));
   p.loss_sum = get("loss_sum", 0);
   p.loss_count = static_cast<int64_t>(get("loss_count", 0));
   p.last_lr = get("last_lr", 0);

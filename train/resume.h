@@ -44,8 +44,12 @@ StartPlan plan_start(Tristate resume, const std::string& weights, const RunDir& 
 // initial weights, the weight average). Stored in TrainingState (epoch,
 // iteration) and its `scheduler` map (the counters, as exact doubles).
 struct ResumeState {
-  int64_t epoch = 0;       // epoch in progress (0-based)
-  int64_t position = 0;    // batches of that epoch already consumed
+  int64_t epoch = 0;     // epoch in progress (0-based)
+  int64_t position = 0;  // batches of that epoch already consumed (after epoch_offset)
+  // Global samples of the epoch consumed before batch 0 of this launch's
+  // layout: non-zero after resuming mid-epoch with another world size.
+  int64_t epoch_offset = 0;
+  int64_t batch_size = 0;  // per-rank batch size `position` counts in (0: unknown, older files)
   int64_t iteration = 0;   // optimizer steps taken since the start
   double loss_sum = 0;     // sum over the epoch's batches of loss * batch size
   int64_t loss_count = 0;  // images behind loss_sum

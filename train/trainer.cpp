@@ -229,19 +229,35 @@ void agree_on_start(DataParallel& dp, const StartPlan& plan, const RunDir& run) 
 }
 
 // This rank's part of a resumed state: its own generator and running loss when
-// the world size is unchanged; a different world size only at an epoch end.
+// the world size is unchanged. With another world size the epoch continues
+// from the first sample of its global order not yet trained on (elastic: the
+// order does not depend on the world size, data/sampler.h).
 void adopt_rank_position(ResumeState& pos, const DataParallel& dp, const fs::path& checkpoint,
-                         int64_t batch_size) {
+                         int64_t batch_size, int64_t epoch_samples) {
   const int w = dp.world_size();
   if (pos.saved_world_size != w) {
     if (pos.position != 0) {
-      throw ConfigError(fmt::format(
-          "{} was saved mid-epoch (epoch {}, batch {}) by {} rank{}, and this launch has {}: a "
-          "different world size can resume only at an epoch boundary. Relaunch with {} rank{} "
-          "to finish the epoch (or train.resume no to start over)",
-          checkpoint.string(), pos.epoch + 1, pos.position, pos.saved_world_size,
-          pos.saved_world_size == 1 ? "" : "s", w, pos.saved_world_size,
-          pos.saved_world_size == 1 ? "" : "s"));
+      const int64_t saved_batch = pos.batch_size > 0 ? pos.batch_size : batch_size;
+      const int64_t consumed = std::min(
+          epoch_samples, pos.epoch_offset + pos.position * saved_batch * pos.saved_world_size);
+      log::warn(
+          "{} was saved mid-epoch (epoch {}, batch {}) by {} rank(s) and this launch has {}: "
+          "the epoch continues its global order at sample {} of {} (elastic resume); the "
+          "global batch is now {} per rank x {}",
+          checkpoint.string(), pos.epoch + 1, pos.position, pos.saved_world_size, w, consumed,
+          epoch_samples, batch_size, w);
+      pos.epoch_offset = consumed;
+      pos.position = 0;
+      // The epoch's loss sums every rank's part: all of it goes to rank 0.
+      double loss_sum = pos.rank_loss_sum.empty() ? pos.loss_sum : 0;
+      int64_t loss_count = pos.rank_loss_sum.empty() ? pos.loss_count : 0;
+      for (size_t r = 0; r < pos.rank_loss_sum.size(); ++r) {
+        loss_sum += pos.rank_loss_sum[r];
+        loss_count += pos.rank_loss_count[r];
+      }
+      pos.loss_sum = dp.rank() == 0 ? loss_sum : 0;
+      pos.loss_count = dp.rank() == 0 ? loss_count : 0;
+      return;  // every rank continues from rank 0's generator (restored by resume_from)
     }
     log::warn(
         "{} was saved by {} rank(s); continuing with {} at the start of epoch {} (the data "
@@ -420,7 +436,8 @@ void Trainer::Impl::build_model() {
 void Trainer::Impl::restore_position() {
   if (plan_.mode == StartMode::kResume) {
     pos_ = resume_from(plan_.checkpoint, *model_, *optimizer_);
-    adopt_rank_position(pos_, *dp_, plan_.checkpoint, c_.get<int>("data.batch_size"));
+    adopt_rank_position(pos_, *dp_, plan_.checkpoint, c_.get<int>("data.batch_size"),
+                        static_cast<int64_t>(train_catalog_->size()));
     log::info("resuming {} at epoch {}, batch {}, iteration {}", plan_.checkpoint.string(),
               pos_.epoch + 1, pos_.position, pos_.iteration);
   }
@@ -445,6 +462,7 @@ void Trainer::Impl::build_loaders() {
   objective_.emplace(kind_, s_.loss, s_.mix, options.seed, dp_->rank());
   train_loader_.emplace(*train_catalog_, options);
   num_batches_ = train_loader_->num_batches();
+  pos_.batch_size = options.batch_size;
   if (num_batches_ < 1) {
     throw TrainError(fmt::format("the training split has {} images: not one batch of {}{}{}",
                                  train_catalog_->size(), options.batch_size, on_each_rank(*dp_),
@@ -515,7 +533,18 @@ TrainResult Trainer::Impl::run() {
 
 bool Trainer::Impl::train_epoch(EpochProgress& epoch) {
   epoch.epoch = pos_.epoch;
-  train_loader_->start_epoch(epoch.epoch, pos_.position);
+  train_loader_->start_epoch(epoch.epoch, pos_.position, pos_.epoch_offset);
+  num_batches_ = train_loader_->num_batches();  // fewer in an epoch resumed elastically
+  if (pos_.epoch_offset > 0 && dp_->distributed()) {
+    if (const auto ranks = unequal_batch_counts(*dp_, num_batches_); !ranks.empty()) {
+      throw ConfigError(fmt::format(
+          "the {} samples left of epoch {} give the ranks different batch counts with "
+          "train.drop_last = false (rank {} has {}, rank {} another): set train.drop_last true "
+          "to resume this epoch on {} ranks",
+          train_catalog_->size() - pos_.epoch_offset, epoch.epoch + 1, dp_->rank(), num_batches_,
+          fmt::join(ranks, ", "), dp_->world_size()));
+    }
+  }
   Progress::Options progress_options;
   progress_options.unit = "batch";
   if (!dp_->writer()) progress_options.out = nullptr;
@@ -548,6 +577,12 @@ bool Trainer::Impl::train_batch(EpochProgress& epoch, const data::Batch& batch) 
         "data-parallel ranks must step together: repair or remove the files (scenery-data "
         "check) and re-run the same command to resume",
         dp_->rank(), pos_.position + 1, epoch.epoch + 1));
+  }
+  if (log::enabled(log::Level::kDebug)) {
+    const auto idx = batch.indices.contiguous();
+    const int64_t* p = idx.data_ptr<int64_t>();
+    log::debug("epoch {} batch {} samples {}", epoch.epoch + 1, batch.position,
+               fmt::join(p, p + idx.numel(), " "));
   }
   const int64_t group = batch.position / s_.accumulate;
   if (epoch.pending_group >= 0 && group != epoch.pending_group) {
@@ -720,6 +755,7 @@ void Trainer::Impl::end_epoch(const EpochProgress& epoch, const std::optional<Me
 
   pos_.epoch = row.epoch;
   pos_.position = 0;
+  pos_.epoch_offset = 0;
   pos_.loss_sum = 0;
   pos_.loss_count = 0;
   save_last();

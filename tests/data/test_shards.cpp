@@ -287,6 +287,33 @@ TEST(Shards, TheGlobalOrderDoesNotDependOnTheWorldSize) {
   }
 }
 
+// Resuming with another world size: the ranks share out exactly the positions
+// not yet consumed, in the same global order.
+TEST(Shards, RanksResumingAfterConsumedSamplesTakeTheRestOfTheSameOrder) {
+  const int64_t n = 50, consumed = 18;
+  const auto global = epoch_order(n, 11, 2, true, 8, 32);
+  for (int world : {1, 2, 3}) {
+    std::vector<int64_t> placed(n, -1);
+    for (int r = 0; r < world; ++r) {
+      SamplerOptions o;
+      o.batch_size = 4;
+      o.seed = 11;
+      o.world_size = world;
+      o.rank = r;
+      o.shuffle_block = 8;
+      o.shuffle_window = 32;
+      Sampler s(n, o);
+      s.set_epoch(2, consumed);
+      int64_t k = 0;
+      for (int64_t b = 0; b < s.num_batches(); ++b)
+        for (int64_t i : s.batch(b))
+          placed[consumed + (k++) * world + r] = i;
+    }
+    for (int64_t p = consumed; p < n; ++p)
+      EXPECT_EQ(placed[p], global[p]) << world << " ranks, position " << p;
+  }
+}
+
 TEST(Shards, BlockShuffleKeepsBlocksTogetherWithoutAWindow) {
   const auto order = epoch_order(40, 6, 0, true, 8, 1);
   for (size_t start = 0; start < order.size(); start += 8) {
