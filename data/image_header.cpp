@@ -17,24 +17,27 @@ class Bytes {
   Bytes(const uint8_t* d, size_t n, const std::string& name, const char* format)
       : d_(d), n_(n), name_(name), format_(format) {}
   size_t size() const { return n_; }
-  void need(size_t end) const {
-    if (end > n_)
-      throw DataError(fmt::format("{}: truncated {} header ({} bytes, expected at least {})", name_,
-                                  format_, n_, end));
+  void need(size_t end) const { need(0, end); }
+  // `count` bytes at `at`; written so that a huge offset read from the file
+  // (a BigTIFF IFD offset near 2^64) cannot wrap around the check.
+  void need(size_t at, size_t count) const {
+    if (at > n_ || count > n_ - at)
+      throw DataError(fmt::format("{}: truncated {} header ({} bytes, expected {} at byte {})",
+                                  name_, format_, n_, count, at));
   }
   uint8_t u8(size_t at) const {
-    need(at + 1);
+    need(at, 1);
     return d_[at];
   }
   uint64_t le(size_t at, int bytes) const {
-    need(at + static_cast<size_t>(bytes));
+    need(at, static_cast<size_t>(bytes));
     uint64_t v = 0;
     for (int i = bytes - 1; i >= 0; --i)
       v = (v << 8) | d_[at + static_cast<size_t>(i)];
     return v;
   }
   uint64_t be(size_t at, int bytes) const {
-    need(at + static_cast<size_t>(bytes));
+    need(at, static_cast<size_t>(bytes));
     uint64_t v = 0;
     for (int i = 0; i < bytes; ++i)
       v = (v << 8) | d_[at + static_cast<size_t>(i)];

@@ -246,16 +246,7 @@ ShardIndex build_shard_index(const fs::path& shard) {
   const int fd = ::open(shard.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     throw DataError(fmt::format("{}: cannot open shard: {}", shard.string(), std::strerror(errno)));
-  const ReadAt read = [fd](uint64_t offset, size_t size, char* out) -> size_t {
-    size_t done = 0;
-    while (done < size) {
-      const ssize_t n = ::pread(fd, out + done, size - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    return done;
-  };
+  const ReadAt read = read_at_fd(fd);
   try {
     struct stat st {};
     ::fstat(fd, &st);

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kMaxNames = 10'000'000;
+constexpr size_t kMaxNames = 1'000'000;
 
 [[noreturn]] void bad(const std::string& pattern, const std::string& why) {
   throw ConfigError(fmt::format("data.shards: '{}': {}", pattern, why));

@@ -13,7 +13,7 @@
 namespace scenery::data {
 
 // Brace expansion alone (no globbing, no root). Throws ConfigError naming the
-// pattern for unbalanced braces, a bad range or more than 10 million names.
+// pattern for unbalanced braces, a bad range or more than a million names.
 std::vector<std::string> expand_braces(const std::string& pattern);
 
 // The shard files `patterns` name. Throws ConfigError naming the pattern for a

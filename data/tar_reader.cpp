@@ -232,15 +232,8 @@ TarScan scan_tar(const ReadAt& read, uint64_t total_size, const std::string& nam
   return HeaderParser(read, total_size, name).scan();
 }
 
-TarScan scan_tar_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw DataError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw DataError(fmt::format("{}: not a regular file", path));
-  }
-  const ReadAt read = [fd](uint64_t offset, size_t size, char* out) -> size_t {
+ReadAt read_at_fd(int fd) {
+  return [fd](uint64_t offset, size_t size, char* out) -> size_t {
     size_t done = 0;
     while (done < size) {
       const ssize_t n = ::pread(fd, out + done, size - done, static_cast<off_t>(offset + done));
@@ -250,6 +243,17 @@ TarScan scan_tar_file(const std::string& path) {
     }
     return done;
   };
+}
+
+TarScan scan_tar_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw DataError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw DataError(fmt::format("{}: not a regular file", path));
+  }
+  const ReadAt read = read_at_fd(fd);
   try {
     TarScan scan = scan_tar(read, static_cast<uint64_t>(st.st_size), path);
     ::close(fd);

@@ -47,6 +47,9 @@ inline constexpr uint64_t kTarBlock = 512;
 // bytes copied (fewer only at the end of the source).
 using ReadAt = std::function<size_t(uint64_t offset, size_t size, char* out)>;
 
+// A ReadAt over an open file descriptor (pread, retried on EINTR).
+ReadAt read_at_fd(int fd);
+
 // Largest pax or GNU long-name header accepted (real ones are under 1 kB).
 inline constexpr uint64_t kMaxExtendedHeaderBytes = 1 << 20;
 

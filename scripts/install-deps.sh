@@ -7,10 +7,12 @@
 set -euo pipefail
 
 cuda=0
+fuzz=0
 for arg in "$@"; do
   case "$arg" in
     --cuda) cuda=1 ;;
-    *) echo "install-deps: unknown argument '$arg' (usage: install-deps.sh [--cuda])" >&2; exit 2 ;;
+    --fuzz) fuzz=1 ;;  # clang and libFuzzer for scripts/fuzz.sh
+    *) echo "install-deps: unknown argument '$arg' (usage: install-deps.sh [--cuda] [--fuzz])" >&2; exit 2 ;;
   esac
 done
 
@@ -55,6 +57,13 @@ if [ "$cuda" = 1 ]; then
   # NCCL (nccl.h: libnccl-dev). nvcc 12.4 rejects trixie's default g++ 14:
   # nvidia-cuda-toolkit-gcc points it at g++-13.
   packages+=(nvidia-cuda-toolkit nvidia-cuda-toolkit-gcc libnccl-dev)
+fi
+
+if [ "$fuzz" = 1 ]; then
+  # Debian's default clang and its libFuzzer: 14 on bookworm, 19 on trixie.
+  llvm=14
+  if [ "$codename" = trixie ]; then llvm=19; fi
+  packages+=("clang-$llvm" "libfuzzer-$llvm-dev")
 fi
 
 missing=()

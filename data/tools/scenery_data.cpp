@@ -187,6 +187,33 @@ std::string sample_name(const data::Catalog& catalog, size_t i) {
   return rel.empty() ? s.image.string() : rel.generic_string();
 }
 
+// Share of neighbours (samples i and i + 1 of the catalog, adjacent in a
+// shard) that land in the same global batch of the epoch's order.
+double same_batch_share(const std::vector<int64_t>& order, int64_t global_batch) {
+  std::vector<int64_t> position(order.size());
+  for (size_t p = 0; p < order.size(); ++p)
+    position[static_cast<size_t>(order[p])] = static_cast<int64_t>(p);
+  int64_t same = 0;
+  for (size_t i = 0; i + 1 < position.size(); ++i)
+    same += position[i] / global_batch == position[i + 1] / global_batch;
+  return position.size() > 1 ? static_cast<double>(same) / static_cast<double>(position.size() - 1)
+                             : 0;
+}
+
+std::string describe_mixing(int64_t n, const data::SamplerOptions& o, int64_t epoch) {
+  const int64_t global_batch = o.batch_size * o.world_size;
+  const auto order =
+      data::epoch_order(n, o.seed, epoch, o.shuffle, o.shuffle_block, o.shuffle_window);
+  const auto full = data::epoch_order(n, o.seed, epoch, true);
+  return fmt::format(
+      "{} samples, global batch {} ({} x {} ranks): neighbours in one global batch: {:.4f}% "
+      "with this order (block {}, window {}), {:.4f}% with a full permutation (expected "
+      "{:.4f}%)\n",
+      n, global_batch, o.batch_size, o.world_size, 100 * same_batch_share(order, global_batch),
+      o.shuffle_block, o.shuffle_window, 100 * same_batch_share(full, global_batch),
+      n > 1 ? 100.0 * static_cast<double>(global_batch - 1) / static_cast<double>(n - 1) : 0.0);
+}
+
 int run_order(const std::string& program, const std::vector<std::string>& args) {
   scenery::Config config(program,
                          "print the samples one rank trains on in an epoch, in order (the same "
@@ -196,6 +223,9 @@ int run_order(const std::string& program, const std::vector<std::string>& args) 
   config.add<int64_t>("epoch", 1, "epoch (1-based, as the training log counts)",
                       scenery::Bounds::at_least(1));
   config.add<bool>("batches", false, "print an empty line after each batch");
+  config.add<bool>("mixing", false,
+                   "print instead how often samples adjacent in the dataset (a shard) share a "
+                   "global batch, for this order and for a full permutation");
   config.section("train", "[train] (only drop_last is read here)");
   config.add<bool>("train.drop_last", true, "as scenery-train: only full batches, equal per rank");
   config.section("dist", "[dist] (only world_size and rank are read here)");
@@ -217,6 +247,11 @@ int run_order(const std::string& program, const std::vector<std::string>& args) 
   if (so.rank >= so.world_size)
     throw scenery::ConfigError(fmt::format("dist.rank = {} outside 0..{} (dist.world_size = {})",
                                            so.rank, so.world_size - 1, so.world_size));
+  if (config.get<bool>("mixing")) {
+    fmt::print("{}", describe_mixing(static_cast<int64_t>(catalog.size()), so,
+                                     config.get<int64_t>("epoch") - 1));
+    return scenery::kExitOk;
+  }
   data::Sampler sampler(static_cast<int64_t>(catalog.size()), so);
   sampler.set_epoch(config.get<int64_t>("epoch") - 1);
   const bool batches = config.get<bool>("batches");

@@ -95,6 +95,23 @@ TEST(ImageHeader, ReadsBigEndianTiffTopDownAndOs2BmpAndPnmComments) {
   EXPECT_EQ(p->height, 1080);
 }
 
+// Found by fuzz_image_header: a BigTIFF whose first-directory offset is
+// 2^64 - 1 made the bounds check (offset + 8 <= size) wrap around and the
+// reader load past the buffer. Now a truncated-header error naming the offset.
+TEST(ImageHeader, ABigTiffDirectoryOffsetNearTwoToThe64IsRefusedNotReadOutOfBounds) {
+  std::vector<uint8_t> bytes = {'I', 'I', 0x2b, 0x00, 'R', 'I', 'F', 'F'};
+  bytes.resize(64, 0xff);  // the directory offset (bytes 8..15) and all after: 0xff
+  try {
+    read_declared_size(bytes.data(), bytes.size(), "fuzz.tif");
+    ADD_FAILURE() << "expected DataError";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("fuzz.tif: truncated TIFF header"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("at byte 18446744073709551615"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ImageHeader, BombsDeclareWhatTheirHeaderSays) {
   auto j = size_of(jpeg_bomb(65000, 65000));
   ASSERT_TRUE(j);
