@@ -44,6 +44,11 @@ std::string shard_member_text(const fs::path& tar, const TarMember& m) {
   return shard_file_bytes(tar).substr(m.data_offset, m.size);
 }
 
+std::string shard_jpeg_bytes() {
+  const auto bytes = testing::encoded_noise(".jpg");
+  return std::string(bytes.begin(), bytes.end());
+}
+
 PackOptions shard_pack_options(const fs::path& out, int64_t per_shard) {
   PackOptions o;
   o.out = out;
@@ -134,6 +139,32 @@ TEST(Shards, PythonTarfileShardsInEveryFormatReadUnchanged) {
       EXPECT_EQ(read_sample_bytes(sample, SampleFile::kImage, 0).size(), expected[key_of].second);
     }
     EXPECT_TRUE(fs::exists(out / "py-000000.tar.idx"));  // indexed by one scan, kept beside
+  }
+}
+
+// GNU tar's own archives (GNU format with 'L' long names, and POSIX/pax) read too.
+TEST(Shards, GnuTarArchivesReadUnchanged) {
+  TempDir dir;
+  const std::string jpg = shard_jpeg_bytes();
+  const std::string long_dir = std::string(110, 'g');
+  for (const std::string& key : {std::string("a"), long_dir + "/b"}) {
+    scenery::testing::write_text(dir / "files" / (key + ".jpg"), jpg);
+    scenery::testing::write_text(dir / "files" / (key + ".cls"), "1");
+  }
+  for (const std::string format : {"gnu", "posix"}) {
+    fs::create_directories(dir / format);
+    const auto r = scenery::testing::run_command(
+        "tar -C '" + (dir / "files").string() + "' --format=" + format + " -cf '" +
+        (dir / format / "train-000000.tar").string() + "' a.jpg a.cls " + long_dir + "/b.jpg " +
+        long_dir + "/b.cls 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const Catalog c = open_catalog(shard_spec(dir / format));
+    ASSERT_EQ(c.size(), 2u) << format;
+    EXPECT_EQ(c.at(1).image.lexically_relative(c.at(1).shard).generic_string(),
+              long_dir + "/b.jpg");
+    EXPECT_EQ(c.label(1), 1);
+    EXPECT_EQ(read_sample_bytes(c.at(1), SampleFile::kImage, 0),
+              std::vector<uint8_t>(jpg.begin(), jpg.end()));
   }
 }
 
@@ -274,6 +305,52 @@ TEST(Shards, EverySampleExactlyOncePerEpochForOneTwoAndThreeRanks) {
   EXPECT_EQ(shard_rank_epoch(2, 3, 2, false, 8, 32).size(), 0u);
 }
 
+// The same through the loader over shards of 5, 1 and 7 samples (fewer shards
+// than ranks would hold as well: samples, not shards, are shared out), with
+// two decode threads per rank.
+TEST(Shards, TheLoaderReadsEverySampleOnceAcrossRanksOverUnevenShards) {
+  TempDir dir;
+  const std::string jpg = shard_jpeg_bytes();
+  int k = 0;
+  for (int shard = 0; shard < 3; ++shard) {
+    std::vector<std::pair<std::string, std::string>> members;
+    for (int i = 0; i < std::vector<int>{5, 1, 7}[shard]; ++i, ++k) {
+      members.emplace_back(fmt::format("k{:02d}.jpg", k), jpg);
+      members.emplace_back(fmt::format("k{:02d}.cls", k), "0");
+    }
+    TarWriter w(dir / fmt::format("u-{:06d}.tar", shard));
+    for (const auto& [name, data] : members)
+      w.add(name, data);
+    w.finish();
+  }
+  CatalogSpec s = shard_spec(dir.path());
+  s.shards = "u-{000000..000002}.tar";
+  const Catalog c = open_catalog(s);
+  ASSERT_EQ(c.size(), 13u);
+  for (int world : {1, 2, 3}) {
+    std::vector<int64_t> seen;
+    for (int r = 0; r < world; ++r) {
+      LoaderOptions o;
+      o.batch_size = 2;
+      o.workers = 2;
+      o.train.crop.size = 16;
+      o.rank = r;
+      o.world_size = world;
+      o.shuffle_block = 4;
+      o.shuffle_window = 8;
+      Loader loader(c, o);
+      loader.start_epoch(1);
+      while (auto b = loader.next())
+        for (int64_t i = 0; i < b->indices.size(0); ++i)
+          seen.push_back(b->indices[i].item<int64_t>());
+    }
+    std::sort(seen.begin(), seen.end());
+    std::vector<int64_t> all(13);
+    std::iota(all.begin(), all.end(), 0);
+    EXPECT_EQ(seen, all) << world << " ranks";
+  }
+}
+
 TEST(Shards, TheGlobalOrderDoesNotDependOnTheWorldSize) {
   const int64_t n = 96;
   const auto global = epoch_order(n, 11, 2, true, 8, 32);
@@ -340,14 +417,9 @@ void shard_with(const fs::path& tar, const std::vector<std::pair<std::string, st
   w.finish();
 }
 
-std::string shard_jpeg() {
-  const auto bytes = testing::encoded_noise(".jpg");
-  return std::string(bytes.begin(), bytes.end());
-}
-
 TEST(Shards, EachFaultOfAShardIsSkippedAndNamedOrStopsUnderFail) {
   TempDir dir;
-  const std::string jpg = shard_jpeg();
+  const std::string jpg = shard_jpeg_bytes();
   shard_with(dir / "f-000000.tar", {{"good1.jpg", jpg},
                                     {"good1.cls", "0"},
                                     {"nocls.jpg", jpg},
@@ -390,7 +462,7 @@ TEST(Shards, EachFaultOfAShardIsSkippedAndNamedOrStopsUnderFail) {
 
 TEST(Shards, DuplicateKeysAcrossShardsAreFaults) {
   TempDir dir;
-  const std::string jpg = shard_jpeg();
+  const std::string jpg = shard_jpeg_bytes();
   shard_with(dir / "d-000000.tar", {{"a.jpg", jpg}, {"a.cls", "0"}});
   shard_with(dir / "d-000001.tar",
              {{"a.jpg", jpg}, {"a.cls", "0"}, {"b.jpg", jpg}, {"b.cls", "0"}});
@@ -405,7 +477,7 @@ TEST(Shards, DuplicateKeysAcrossShardsAreFaults) {
 
 TEST(Shards, ATruncatedShardKeepsItsIntactSamplesAndNamesWhereItBreaks) {
   TempDir dir;
-  const std::string jpg = shard_jpeg();
+  const std::string jpg = shard_jpeg_bytes();
   shard_with(dir / "t-000000.tar",
              {{"a.jpg", jpg}, {"a.cls", "0"}, {"b.jpg", jpg}, {"b.cls", "1"}, {"c.jpg", jpg}});
   const std::string whole = shard_file_bytes(dir / "t-000000.tar");
@@ -437,7 +509,7 @@ LoaderOptions shard_eval_loading() {
 
 TEST(Shards, AMemberThatIsNotAnImageIsSkippedByTheLoaderNamingShardAndMember) {
   TempDir dir;
-  const std::string jpg = shard_jpeg();
+  const std::string jpg = shard_jpeg_bytes();
   shard_with(dir / "n-000000.tar",
              {{"a.jpg", jpg}, {"a.cls", "0"}, {"b.jpg", "plain text"}, {"b.cls", "0"}});
   CatalogSpec s = shard_spec(dir.path());
@@ -457,7 +529,7 @@ TEST(Shards, AMemberThatIsNotAnImageIsSkippedByTheLoaderNamingShardAndMember) {
 
 TEST(Shards, AShardDeletedMidRunIsNamedAndItsSamplesSkipped) {
   TempDir dir;
-  const std::string jpg = shard_jpeg();
+  const std::string jpg = shard_jpeg_bytes();
   shard_with(dir / "m-000000.tar", {{"a.jpg", jpg}, {"a.cls", "0"}});
   shard_with(dir / "m-000001.tar", {{"b.jpg", jpg}, {"b.cls", "0"}});
   CatalogSpec s = shard_spec(dir.path());
@@ -520,7 +592,7 @@ TEST(Shards, LoaderMemoryDoesNotGrowWithTheShard) {
 
 TEST(Shards, AStaleOrDamagedIndexIsRebuiltFromTheShard) {
   TempDir dir;
-  const std::string jpg = shard_jpeg();
+  const std::string jpg = shard_jpeg_bytes();
   const fs::path tar = dir / "i-000000.tar";
   shard_with(tar, {{"a.jpg", jpg}, {"a.cls", "0"}});
   EXPECT_EQ(load_shard_index(tar).samples.size(), 1u);

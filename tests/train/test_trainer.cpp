@@ -304,9 +304,9 @@ TEST(Trainer, TheSameFineTuningCommandResumesAndAnotherWeightsFileIsRefused) {
   }
 }
 
-// ADE20K's train and val splits as WebDataset shards (images, masks, scene
-// labels): the two-branch and parsing networks train from shards here, from
-// the files in the quickstart (Quickstart.ReducedEndToEnd).
+// ADE20K's train and val splits as WebDataset shards (images, masks, top-3
+// maps when present, scene labels): the two-branch and parsing networks train
+// from shards here, from the files in the quickstart (Quickstart.ReducedEndToEnd).
 fs::path ade20k_shards(const fs::path& ade, const fs::path& out) {
   for (const char* split : {"train", "val"}) {
     data::CatalogSpec spec;
@@ -321,15 +321,25 @@ fs::path ade20k_shards(const fs::path& ade, const fs::path& out) {
   return out;
 }
 
-TEST(Trainer, TwoBranchTrainsOnAde20kSceneLabelsFromMasksInShards) {
+// The two-branch network reads its precomputed top-3 maps from the shards
+// (the quickstart feeds it annotation masks from the files).
+TEST(Trainer, TwoBranchTrainsOnPrecomputedMapsInShards) {
   TempDir dir;
-  const auto synth = make_dataset("ade20k", dir / "ade", 3, 8, 64);
-  const auto classes = static_cast<int>(synth.class_names.size());
+  data::SynthOptions synth;
+  synth.layout = "ade20k";
+  synth.out = dir / "ade";
+  synth.classes = 3;
+  synth.per_class = 8;
+  synth.size = 64;
+  synth.seed = 3;
+  synth.semantic_maps = true;
+  const auto made = data::write_synthetic_dataset(synth);
+  const auto classes = static_cast<int>(made.class_names.size());
   const auto shards = ade20k_shards(dir / "ade", dir / "wds");
   const auto result =
       train(with(tiny_args(shards, dir / "run", classes),
                  {"--data.dataset", "webdataset", "--model.arch", "sascene_resnet18",
-                  "--train.epochs", "1", "--train.semantic_source", "masks",
+                  "--train.epochs", "1", "--train.semantic_source", "top3",
                   // The fusion's unpadded 3x3 convs need layer4 maps >= 5x5.
                   "--data.image_size", "144", "--data.resize", "160", "--data.batch_size", "4"}));
   EXPECT_EQ(result.epochs_done, 1);
