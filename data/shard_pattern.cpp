@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "core/error.h"
 
@@ -49,25 +50,34 @@ bool all_digits(const std::string& s) {
   return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-// The alternatives one brace group stands for: a numeric range or a comma list.
-std::vector<std::string> brace_alternatives(const std::string& inner, const std::string& pattern) {
+// A numeric range "{lo..hi}" (zero-padded to lo's width when lo has leading
+// zeros, as braceexpand does), or nullopt for a comma list.
+struct BraceRange {
+  long long lo = 0, hi = 0;
+  size_t width = 0;
+};
+
+std::optional<BraceRange> range_of(const std::string& inner, const std::string& pattern) {
   const size_t dots = inner.find("..");
-  if (dots != std::string::npos && inner.find(',') == std::string::npos) {
-    const std::string lo = inner.substr(0, dots), hi = inner.substr(dots + 2);
-    if (!all_digits(lo) || !all_digits(hi))
-      bad(pattern, fmt::format("range '{{{}}}' must be two decimal numbers", inner));
-    const long long a = std::stoll(lo), b = std::stoll(hi);
-    if (b < a) bad(pattern, fmt::format("range '{{{}}}' runs backwards", inner));
-    if (static_cast<unsigned long long>(b - a) >= kMaxNames)
-      bad(pattern, fmt::format("range '{{{}}}' names more than {} files", inner, kMaxNames));
-    // Zero-padded to the first bound's width when it has leading zeros (as braceexpand).
-    const size_t width = lo.size() > 1 && lo[0] == '0' ? lo.size() : 0;
-    std::vector<std::string> out;
-    for (long long v = a; v <= b; ++v)
-      out.push_back(fmt::format("{:0{}}", v, width));
+  if (dots == std::string::npos || inner.find(',') != std::string::npos) return std::nullopt;
+  const std::string lo = inner.substr(0, dots), hi = inner.substr(dots + 2);
+  if (!all_digits(lo) || !all_digits(hi))
+    bad(pattern, fmt::format("range '{{{}}}' must be two decimal numbers", inner));
+  BraceRange r{std::stoll(lo), std::stoll(hi), lo.size() > 1 && lo[0] == '0' ? lo.size() : 0};
+  if (r.hi < r.lo) bad(pattern, fmt::format("range '{{{}}}' runs backwards", inner));
+  if (static_cast<unsigned long long>(r.hi - r.lo) >= kMaxNames)
+    bad(pattern, fmt::format("range '{{{}}}' names more than {} files", inner, kMaxNames));
+  return r;
+}
+
+// The alternatives one brace group stands for.
+std::vector<std::string> brace_alternatives(const std::string& inner, const std::string& pattern) {
+  std::vector<std::string> out;
+  if (const auto r = range_of(inner, pattern)) {
+    for (long long v = r->lo; v <= r->hi; ++v)
+      out.push_back(fmt::format("{:0{}}", v, r->width));
     return out;
   }
-  std::vector<std::string> out;
   for (const std::string& part : split_top_level(inner))
     for (std::string& e : expand_braces(part))
       out.push_back(std::move(e));
@@ -80,7 +90,32 @@ bool has_glob(const std::string& s) {
 
 }  // namespace
 
+size_t brace_expansion_size(const std::string& pattern) {
+  const size_t open = pattern.find('{');
+  if (open == std::string::npos) {
+    if (pattern.find('}') != std::string::npos) bad(pattern, "'}' without '{'");
+    return 1;
+  }
+  const size_t close = matching_brace(pattern, open);
+  if (close == std::string::npos) bad(pattern, "'{' without its '}'");
+  const std::string inner = pattern.substr(open + 1, close - open - 1);
+  size_t middles = 0;
+  if (const auto r = range_of(inner, pattern)) {
+    middles = static_cast<size_t>(r->hi - r->lo) + 1;
+  } else {
+    for (const std::string& part : split_top_level(inner)) {
+      middles += brace_expansion_size(part);
+      if (middles > kMaxNames) bad(pattern, fmt::format("names more than {} files", kMaxNames));
+    }
+  }
+  const size_t tails = brace_expansion_size(pattern.substr(close + 1));
+  if (middles != 0 && tails > kMaxNames / middles)
+    bad(pattern, fmt::format("names more than {} files", kMaxNames));
+  return middles * tails;
+}
+
 std::vector<std::string> expand_braces(const std::string& pattern) {
+  brace_expansion_size(pattern);  // refuses oversized expansions before building any
   const size_t open = pattern.find('{');
   if (open == std::string::npos) {
     if (pattern.find('}') != std::string::npos) bad(pattern, "'}' without '{'");

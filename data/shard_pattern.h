@@ -16,6 +16,10 @@ namespace scenery::data {
 // pattern for unbalanced braces, a bad range or more than a million names.
 std::vector<std::string> expand_braces(const std::string& pattern);
 
+// How many names expand_braces(pattern) gives, without making them (same
+// ConfigErrors; counts above the limit are refused before anything is built).
+size_t brace_expansion_size(const std::string& pattern);
+
 // The shard files `patterns` name. Throws ConfigError naming the pattern for a
 // malformed one and DataError for a glob or name that matches no file.
 std::vector<std::filesystem::path> expand_shard_patterns(const std::string& patterns,

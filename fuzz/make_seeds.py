@@ -68,3 +68,30 @@ for key, label, members in samples:
         body += text(name) + struct.pack("<QQ", off, size)
 body += struct.pack("<I", 1) + text(b"c.jpg") + text(b"zero-byte member")
 put("shard_index", "two_samples.idx", body + struct.pack("<I", zlib.crc32(body)))
+
+# config: INI files as configs/ holds them.
+put("config", "recipe.cfg", b"""# comment
+[data]
+dataset = ade20k   ; inline comment
+batch_size = 16
+hue = 0.1
+crop_scale = 3/4,1
+threads = 1,2,4
+large = yes
+
+[model]
+arch = resnet18
+
+[train]
+resume = auto
+""")
+put("config", "bad_section.cfg", b"[trian]\nlr = 0.1\n")
+
+# catalog: the first byte picks the file (fuzz_catalog.cpp's table), the rest is its content.
+catalog_files = [
+    b"/a/airfield 0\n/b/bar 1", b"Places365_val_00000001.jpg 1\n", b"/a/abbey 0\n/b/bar 1\n",
+    b"a/abbey/gsun_0.jpg 0\n", b"/a/abbey\n", b"/a/abbey/sun_a.jpg\n", b"bar/x y.jpg",
+    b"ADE_val_00000001 bar\n", b"Idx,Ratio,Train,Val,Stuff,Name\n1,0.1,1,1,0,wall\n",
+    b"img/a.jpg 0\nimg/b.jpg cat\n"]
+for i, content in enumerate(catalog_files):
+    put("catalog", "file%d" % i, bytes([i]) + content)

@@ -617,6 +617,11 @@ TEST(Shards, ShardPatternsExpandRangesListsAndGlobs) {
       expand_braces("s-{000008..000011}.tar"),
       (std::vector<std::string>{"s-000008.tar", "s-000009.tar", "s-000010.tar", "s-000011.tar"}));
   EXPECT_EQ(expand_braces("{a,b}-{1..2}"), (std::vector<std::string>{"a-1", "a-2", "b-1", "b-2"}));
+  EXPECT_EQ(brace_expansion_size("{a,b}-{1..2}"), 4u);
+  EXPECT_EQ(brace_expansion_size("s-{000000..099999}-{0..9}.tar"), 1'000'000u);
+  // Counted and refused before a single name is built.
+  EXPECT_THROW(brace_expansion_size("s-{0..999999}{0..1}.tar"), ConfigError);
+  EXPECT_THROW(expand_braces("s-{0..999999}{0..1}.tar"), ConfigError);
   EXPECT_THROW(expand_braces("s-{1..}.tar"), ConfigError);
   EXPECT_THROW(expand_braces("s-{1..3.tar"), ConfigError);
   TempDir dir;
