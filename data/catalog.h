@@ -16,6 +16,11 @@
 
 namespace scenery::data {
 
+// Class indices a list may use when no class file names the classes: each
+// index up to the largest becomes a class name, so a label of 4445644456 would
+// make billions (found by fuzz_catalog). Far above any scene dataset (365).
+inline constexpr int64_t kMaxClassIndex = 999'999;
+
 // Where a file of a sharded sample lies inside its tar shard.
 struct MemberRange {
   uint64_t offset = 0;  // first byte of the member's data in the shard

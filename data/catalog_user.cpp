@@ -110,6 +110,11 @@ Catalog read_image_list(const CatalogSpec& spec) {
       label = it->second;
     } else {
       parse_index(r.label, label);
+      if (!have_class_file && label > kMaxClassIndex) {
+        throw_at(list, r.line,
+                 fmt::format("label {} above {}: a class index (give data.class_file for names)",
+                             label, kMaxClassIndex));
+      }
       if (have_class_file && label >= static_cast<int64_t>(names.size())) {
         throw_at(list, r.line,
                  fmt::format("label {} out of range: expected 0..{} ({} classes)", label,

@@ -93,7 +93,7 @@ Catalog read_webdataset(const CatalogSpec& spec) {
       faults.add((shards[i] / f.member).string(), f.reason);
     for (const ShardSample& s : indexes[i].samples) {
       labelled = labelled || s.label >= 0;
-      max_label = std::max(max_label, s.label);
+      if (s.label <= kMaxClassIndex) max_label = std::max(max_label, s.label);
       for (const auto& n : s.member_names)
         name_bytes += n.size();
     }
@@ -117,7 +117,7 @@ Catalog read_webdataset(const CatalogSpec& spec) {
         faults.add(where, "no .cls member (the split is labelled)");
         continue;
       }
-      if (labelled && s.label >= classes) {
+      if (labelled && (s.label >= classes || s.label > kMaxClassIndex)) {
         faults.add(where, fmt::format("label {} outside the {} classes", s.label, classes));
         continue;
       }

@@ -126,3 +126,21 @@ TEST(CatalogFactory, SpecComesFromDataOptions) {
 
 }  // namespace
 }  // namespace scenery::data
+
+namespace scenery::data {
+namespace {
+
+// Found by fuzz_catalog: a numeric label of 4445644456 made the list reader
+// name 4.4 billion classes ("0", "1", ...) before anything else; now refused
+// naming the line.
+TEST(ListCatalog, AHugeClassIndexIsRefusedNotTurnedIntoBillionsOfClasses) {
+  scenery::testing::TempDir dir;
+  scenery::testing::write_text(dir / "img/a.jpg", "x");
+  scenery::testing::write_text(dir / "val.txt", "img/a.jpg 4445644456\n");
+  const std::string msg = testing::data_error(testing::spec("list", dir.path(), "val"));
+  EXPECT_NE(msg.find("val.txt:1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("label 4445644456 above 999999"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace scenery::data
