@@ -112,18 +112,19 @@ Catalog read_webdataset(const CatalogSpec& spec) {
     const uint32_t id = catalog.add_shard(shards[i]);
     if (i == 0) catalog.reserve(total, name_bytes);
     for (const ShardSample& s : indexes[i].samples) {
-      const std::string where = (shards[i] / s.member_names[0]).string();
+      // Named only when at fault: building a path per sample costs at 1.8 M samples.
+      const auto where = [&] { return (shards[i] / s.member_names[0]).string(); };
       if (labelled && s.label < 0) {
-        faults.add(where, "no .cls member (the split is labelled)");
+        faults.add(where(), "no .cls member (the split is labelled)");
         continue;
       }
       if (labelled && (s.label >= classes || s.label > kMaxClassIndex)) {
-        faults.add(where, fmt::format("label {} outside the {} classes", s.label, classes));
+        faults.add(where(), fmt::format("label {} outside the {} classes", s.label, classes));
         continue;
       }
       if (auto [it, fresh] = key_shard.emplace(s.key, id); !fresh) {
-        faults.add(where, fmt::format("duplicate key '{}' (also in {})", s.key,
-                                      shards[it->second].string()));
+        faults.add(where(), fmt::format("duplicate key '{}' (also in {})", s.key,
+                                        shards[it->second].string()));
         continue;
       }
       const std::string_view names[4] = {s.member_names[0], s.member_names[1], s.member_names[2],
